@@ -1,0 +1,88 @@
+"""Build an avatar from photos: detect -> fit -> texture -> Avatar folder (with avatar.glb)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from . import __version__
+from .detect import detect_face
+from .fit import FitResult, fit_model
+from .formats import Avatar, write_avatar
+from .gltf import avatar_glb
+from .model import MorphableModel
+from .model.builtin import builtin_model
+from .texture import PhotoView, TextureResult, bake_texture
+
+__all__ = ["build_avatar", "avatar_from_fit"]
+
+log = logging.getLogger(__name__)
+Step = Callable[[str], None]
+
+
+def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | None = None,
+                 texture_size: int = 1024, step: Step = lambda _: None) -> Avatar:
+    """Build and write an avatar from ``photos`` of one person; returns it."""
+    step("Finding the face in each photo")
+    detections = [detect_face(Path(p)) for p in photos]
+    step("Fitting the face model")
+    model = builtin_model()
+    fit = fit_model(model, detections)
+    step("Painting the skin texture")
+    face_regions = model.vertex_regions[model.faces].max(1)
+    texture = bake_texture(
+        model.faces, model.uvs, model.uv_faces, face_regions,
+        [PhotoView(p.detection.image, p.camera, p.vertices(model, fit.identity)) for p in fit.photos],
+        size=texture_size, mouth_region=model.region_names.index("mouth_interior"))
+    avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
+                             sources=[Path(p) for p in photos])
+    step("Writing the avatar")
+    write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar)})
+    return avatar
+
+
+def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, name: str,
+                    sources: list[Path]) -> Avatar:
+    model: MorphableModel = fit.model
+    first = fit.photos[0]
+    provenance = {
+        "tool": f"revive {__version__}",
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs": [{"file": p.name, "sha256": _sha256(p)} for p in sources],
+        "fit": [{"file": p.detection.path.name, "landmark_rms_px": round(p.rms_px, 3),
+                 "expression": {n: round(float(w), 4) for n, w in
+                                zip(model.expression_names, p.expression) if w > 0.01}}
+                for p in fit.photos],
+        "identity": [round(float(x), 4) for x in fit.identity],
+    }
+    return Avatar(
+        name=name, vertices_m=fit.neutral_vertices.astype(np.float32), faces=model.faces,
+        uvs=model.uvs, uv_faces=model.uv_faces, region_names=model.region_names,
+        vertex_regions=model.vertex_regions, landmark_faces=model.landmark_faces,
+        landmark_bary=model.landmark_bary, blendshape_names=list(model.expression_names),
+        blendshape_deltas_m=model.expression_deltas_m.astype(np.float32),
+        albedo_png=_png(texture.albedo), model_id=model.model_id, consent=consent,
+        provenance=provenance,
+        portrait={**first.camera.to_dict(),
+                  "expression": {n: float(w) for n, w in zip(model.expression_names, first.expression)}},
+        portrait_png=_png(first.detection.image))
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

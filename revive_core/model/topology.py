@@ -1,0 +1,117 @@
+"""The mediapipe FaceMesh topology: triangles, holes and named landmark groups.
+
+mediapipe ships its tessellation only as a set of edges; the 852 triangles are its 3-cliques,
+less two spurious cliques that the edge set also contains.
+"""
+from __future__ import annotations
+
+import collections
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = ["LANDMARKS", "mediapipe_triangles", "boundary_loops", "GROUPS"]
+
+LANDMARKS = 478  # 468 face points + 10 iris points (refine_landmarks=True)
+FACE_POINTS = 468
+_SPURIOUS = {(279, 294, 358), (49, 64, 129)}
+
+GROUPS: dict[str, tuple[int, ...]] = {
+    # Subject's left is +X (image right in an unmirrored photo).
+    "lips_upper_inner": (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308),
+    "lips_lower_inner": (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308),
+    "lips_upper_outer": (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291),
+    "lips_lower_outer": (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291),
+    "mouth_corner_left": (291, 308),
+    "mouth_corner_right": (61, 78),
+    "eye_left_upper": (263, 466, 388, 387, 386, 385, 384, 398, 362),
+    "eye_left_lower": (263, 249, 390, 373, 374, 380, 381, 382, 362),
+    "eye_right_upper": (33, 246, 161, 160, 159, 158, 157, 173, 133),
+    "eye_right_lower": (33, 7, 163, 144, 145, 153, 154, 155, 133),
+    "brow_left": (276, 283, 282, 295, 285, 300, 293, 334, 296, 336),
+    "brow_right": (46, 53, 52, 65, 55, 70, 63, 105, 66, 107),
+    "brow_left_inner": (285, 336, 296, 295),
+    "brow_right_inner": (55, 107, 66, 65),
+    "brow_left_outer": (276, 283, 300, 293),
+    "brow_right_outer": (46, 53, 70, 63),
+    "nose_tip": (1, 4),
+    "nose_left_wing": (294, 278, 279, 360),
+    "nose_right_wing": (64, 48, 49, 131),
+    "cheek_left": (425, 411, 280, 352),
+    "cheek_right": (205, 187, 50, 123),
+    "chin": (152, 175, 199, 200, 18, 148, 377),
+    "forehead": (10, 151, 9, 108, 337, 67, 297),
+    "face_left_edge": (454, 356, 323, 361),
+    "face_right_edge": (234, 127, 93, 132),
+}
+
+
+@lru_cache(maxsize=1)
+def mediapipe_triangles() -> np.ndarray:
+    """(852, 3) int32 triangles over the 468 face points, in a stable order (unoriented)."""
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
+
+    edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
+    neighbours = collections.defaultdict(set)
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    triangles = {tuple(sorted((a, b, c))) for a, b in edges for c in neighbours[a] & neighbours[b]}
+    return np.array(sorted(triangles - _SPURIOUS), dtype=np.int32)
+
+
+def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
+    """Closed loops of boundary edges (edges used by one triangle), longest first.
+
+    ``faces`` must be consistently oriented; each loop follows the boundary edges' direction.
+    """
+    counts = collections.Counter(tuple(sorted(e)) for f in faces for e in _edges(f))
+    following = {a: b for f in faces for a, b in _edges(f) if counts[tuple(sorted((a, b)))] == 1}
+    loops = []
+    while following:
+        start = next(iter(following))
+        loop = [start]
+        while (nxt := following.pop(loop[-1])) != start:
+            loop.append(nxt)
+        loops.append(np.array(loop, dtype=np.int32))
+    return sorted(loops, key=len, reverse=True)
+
+
+def _edges(face) -> tuple[tuple[int, int], ...]:
+    a, b, c = (int(x) for x in face)
+    return (a, b), (b, c), (c, a)
+
+
+def orient_faces(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Faces re-wound consistently (neighbours agree), facing away from the mesh's back.
+
+    Orientation is propagated across shared edges, then flipped as a whole so that most normals
+    point toward +Z (the face looks toward +Z).
+    """
+    faces = faces.copy()
+    by_edge = collections.defaultdict(list)
+    for i, f in enumerate(faces):
+        for a, b in _edges(f):
+            by_edge[(min(a, b), max(a, b))].append(i)
+    done = np.zeros(len(faces), dtype=bool)
+    for seed in range(len(faces)):
+        if done[seed]:
+            continue
+        done[seed] = True
+        queue = collections.deque([seed])
+        while queue:
+            i = queue.popleft()
+            for a, b in _edges(faces[i]):
+                for j in by_edge[(min(a, b), max(a, b))]:
+                    if done[j]:
+                        continue
+                    # A consistent neighbour runs the shared edge the other way (b -> a).
+                    if (a, b) in _edges(faces[j]):
+                        faces[j] = faces[j][[0, 2, 1]]
+                    done[j] = True
+                    queue.append(j)
+    v = vertices[faces]
+    normals = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    if normals[:, 2].sum() < 0:
+        faces = faces[:, [0, 2, 1]]
+    return faces
