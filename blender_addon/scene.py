@@ -437,9 +437,9 @@ def setup_stage(scene: bpy.types.Scene, obj: bpy.types.Object, *,
     target = Vector(centre.tolist())
     reach = max(float(size.max()), 0.05) * 4.0
     for name, azimuth, elevation, power, light_size in (
-            ("Revive key light", -40.0, 30.0, 50.0, 0.6),
-            ("Revive fill light", 45.0, 10.0, 15.0, 1.0),
-            ("Revive rim light", 160.0, 45.0, 60.0, 0.4)):
+            ("Revive key light", -40.0, 30.0, 35.0, 0.6),
+            ("Revive fill light", 45.0, 10.0, 10.0, 1.0),
+            ("Revive rim light", 160.0, 45.0, 50.0, 0.4)):
         light_data = bpy.data.lights.new(name, type="AREA")
         light_data.energy = power * reach ** 2
         light_data.size = light_size * reach / 2.0

@@ -288,7 +288,8 @@ def _add(scores: dict[str, float], emotion: str, weight: float, modifiers: _Modi
 # English ---------------------------------------------------------------------------------------
 
 def _entries(lexicon: dict[str, dict[str, float]]) -> list[tuple[str, str, float]]:
-    items = [(phrase, emotion, w) for emotion, words in lexicon.items() for phrase, w in words.items()]
+    items = [(phrase, emotion, w)
+             for emotion, words in lexicon.items() for phrase, w in words.items()]
     return sorted(items, key=lambda item: -len(item[0]))
 
 

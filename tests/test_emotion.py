@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from revive_core.emotion import EMOTIONS, EmotionLabel, classify, classify_sentences, split_sentences
+from revive_core.emotion import (EMOTIONS, EmotionLabel, classify, classify_sentences,
+                                 split_sentences)
 from revive_core.errors import InputError
 
 CLEAR_CASES = [

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..formats.storage import atomic_write_bytes, npz_bytes
-from .topology import FACE_POINTS
+from .topology import FACE_POINTS, GROUPS
 
 __all__ = ["TEMPLATE_PATH", "SOURCE_PHOTO", "template_from_landmarks", "load_template", "main"]
 
@@ -50,10 +50,22 @@ def template_from_landmarks(landmarks_px: np.ndarray) -> tuple[np.ndarray, np.nd
         points = _procrustes(points, symmetric)
     points = _frontal(0.5 * (points + points[mirror] * flip))
     points[np.abs(points[:, 0]) < 1e-9, 0] = 0.0
+    points = _close_lips(points)
     scale = EYE_CORNER_DISTANCE_M / np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]])
     points = points * scale
     points -= 0.5 * (points[EYE_OUTER[0]] + points[EYE_OUTER[1]]) * np.array([1, 1, 1])
     return np.round(points, 5), mirror.astype(np.int32)
+
+
+def _close_lips(points: np.ndarray) -> np.ndarray:
+    """A rig's rest pose has the lips together: meet the inner lip contours halfway."""
+    points = points.copy()
+    upper, lower = GROUPS["lips_upper_inner"][1:-1], GROUPS["lips_lower_inner"][1:-1]
+    for u, l in zip(upper, lower):
+        middle = 0.5 * (points[u, 1:] + points[l, 1:])
+        points[u, 1:] = middle + [0.0003, 0.0]
+        points[l, 1:] = middle - [0.0003, 0.0]
+    return points
 
 
 def _frontal(points: np.ndarray) -> np.ndarray:

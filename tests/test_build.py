@@ -1,0 +1,159 @@
+"""Building an avatar from the sample photo: fit accuracy seen through a real render, the avatar
+folder it writes, and the clear refusals of bad input."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from revive_core.build import build_avatar
+from revive_core.consent import parse_consent
+from revive_core.detect import detect_face
+from revive_core.errors import InputError
+from revive_core.formats import read_avatar
+from revive_core.model.builtin import builtin_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "assets" / "sample" / "astronaut.png"
+CONSENT = parse_consent("Test Runner, self, 2026-01-01")
+
+
+@pytest.fixture(scope="module")
+def sample_avatar(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "avatar"
+    build_avatar([SAMPLE], out, consent=CONSENT, name="Sample")
+    return out
+
+
+def _depth_in_photo_camera(avatar) -> np.ndarray:
+    """pyrender's depth buffer of the fitted mesh seen through the photo's fitted camera."""
+    import pyrender
+    from scipy.spatial.transform import Rotation
+
+    portrait = avatar.portrait
+    vertices = avatar.shape(portrait["expression"]).astype(np.float32)
+    pose = np.eye(4)
+    pose[:3, :3] = Rotation.from_rotvec(portrait["rotation"]).as_matrix()
+    pose[:3, 3] = portrait["translation"]
+    scene = pyrender.Scene()
+    scene.add(pyrender.Mesh([pyrender.Primitive(positions=vertices, indices=avatar.faces)]), pose=pose)
+    scene.add(pyrender.IntrinsicsCamera(portrait["focal_px"], portrait["focal_px"], portrait["cx"],
+                                        portrait["cy"], znear=0.05, zfar=10.0))
+    renderer = pyrender.OffscreenRenderer(portrait["width"], portrait["height"])
+    try:
+        return renderer.render(scene, flags=pyrender.RenderFlags.DEPTH_ONLY)
+    finally:
+        renderer.delete()
+
+
+@pytest.mark.slow
+def test_fitted_mesh_rendered_in_the_photo_camera_lands_on_the_detected_landmarks(sample_avatar):
+    """Render the fit with pyrender; each landmark vertex visible in the render must sit on its
+    detected landmark (pyrender's depth at that pixel is the landmark's own depth)."""
+    from revive_core.camera import Camera
+
+    avatar = read_avatar(sample_avatar)
+    depth = _depth_in_photo_camera(avatar)
+    camera = Camera.from_dict(avatar.portrait)
+    points = avatar.shape(avatar.portrait["expression"])[:468]
+    pixels, distance = camera.project(points)
+    cols, rows = pixels[:, 0].astype(int), pixels[:, 1].astype(int)
+    rendered = depth[rows, cols]
+    visible = np.abs(rendered - distance) < 0.004
+    assert visible.mean() > 0.8, "most landmarks of a frontal photo are visible in the render"
+    detected = detect_face(SAMPLE).landmarks_px[:468, :2]
+    error = np.linalg.norm(pixels[visible] - detected[visible], axis=1)
+    assert np.median(error) < 2.0, f"median landmark error {np.median(error):.2f} px"
+    assert np.percentile(error, 95) < 5.0
+
+
+def test_avatar_folder_holds_every_file_and_the_consent(sample_avatar):
+    for name in ("avatar.json", "mesh.npz", "blendshapes.npz", "albedo.png", "portrait.png",
+                 "avatar.glb"):
+        assert (sample_avatar / name).is_file(), name
+    avatar = read_avatar(sample_avatar)
+    assert avatar.consent["authorised_by"] == "Test Runner"
+    assert avatar.provenance["inputs"][0]["file"] == "astronaut.png"
+    assert avatar.provenance["fit"][0]["landmark_rms_px"] < 3.0
+    assert set(avatar.blendshape_names) == set(builtin_model().expression_names)
+    albedo = np.asarray(Image.open(io.BytesIO(avatar.albedo_png)))
+    assert albedo.shape == (1024, 1024, 3)
+    centre = albedo[300:700, 300:700].reshape(-1, 3).mean(0)
+    assert centre[0] > centre[2] + 15  # skin, not a grey placeholder
+
+
+def test_rig_neutral_has_the_photo_expression_removed(sample_avatar):
+    avatar = read_avatar(sample_avatar)
+    model = builtin_model()
+    assert np.abs(avatar.vertices_m - model.shape(np.array(avatar.provenance["identity"]))).max() < 1e-4
+
+
+def test_glb_has_a_morph_target_per_shape_key(sample_avatar):
+    data = (sample_avatar / "avatar.glb").read_bytes()
+    length = int.from_bytes(data[12:16], "little")
+    document = json.loads(data[20:20 + length])
+    assert document["meshes"][0]["extras"]["targetNames"] == read_avatar(sample_avatar).blendshape_names
+
+
+@pytest.mark.parametrize("consent", [None, "", "just a name", "Mei, daughter, yesterday",
+                                     "Mei, daughter, 2999-01-01"])
+def test_consent_must_be_complete(consent):
+    with pytest.raises(InputError):
+        parse_consent(consent)
+
+
+def _revive(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "revive_core.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_build_without_consent_refuses_kindly(tmp_path):
+    result = _revive("build", str(SAMPLE), "--out", str(tmp_path / "a"))
+    assert result.returncode == 2
+    assert "consent" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "a").exists()
+
+
+def test_photo_without_a_face_is_a_clear_error(tmp_path):
+    blank = tmp_path / "wall.png"
+    Image.fromarray(np.full((400, 400, 3), 200, np.uint8)).save(blank)
+    result = _revive("build", str(blank), "--out", str(tmp_path / "a"), "--consent", "A, b, 2026-01-01")
+    assert result.returncode == 2
+    assert "No face was found in" in result.stderr and "wall.png" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_photo_is_a_clear_error(tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(SAMPLE.read_bytes()[:2000])
+    with pytest.raises(InputError, match="broken.jpg"):
+        detect_face(broken)
+
+
+def test_too_small_face_is_a_clear_error(tmp_path):
+    small = tmp_path / "small.png"
+    Image.open(SAMPLE).resize((200, 200)).save(small)
+    with pytest.raises(InputError, match="pixels wide"):
+        detect_face(small)
+
+
+def test_several_faces_use_the_largest_with_a_warning(tmp_path, caplog):
+    photo = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    face = photo[40:260, 110:330]
+    canvas = np.full((600, 900, 3), 235, np.uint8)
+    canvas[40:480, 20:460] = np.asarray(Image.fromarray(face).resize((440, 440)))
+    canvas[100:320, 600:820] = face
+    path = tmp_path / "two.png"
+    Image.fromarray(canvas).save(path)
+    with caplog.at_level("WARNING"):
+        detection = detect_face(path)
+    assert detection.faces_found == 2
+    assert detection.landmarks_px[:, 0].mean() < 460
+    assert "using the largest" in caplog.text
