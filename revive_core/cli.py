@@ -165,9 +165,8 @@ def _preview(args) -> None:
     from .formats import read_avatar, read_take
     from .preview import render_preview
 
-    out = render_preview(read_avatar(args.avatar), read_take(args.take), _video_path(args.out),
-                         resolution=_resolution(args.resolution))
-    log.info("Preview written to %s.", out)
+    render_preview(read_avatar(args.avatar), read_take(args.take), _video_path(args.out),
+                   resolution=_resolution(args.resolution))
 
 
 def _demo(args) -> None:
