@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import subprocess
 import sys
-import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
+
+from revive_core.formats.storage import atomic_file
 
 ROOT = Path(__file__).resolve().parent
 ADDON = ROOT / "blender_addon"
@@ -43,19 +43,12 @@ def build(out_dir: Path = ROOT / "dist") -> Path:
     """Write ``out_dir/revive-<version>.zip`` atomically and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"revive-{version()}.zip"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, source in addon_files():
-                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, source.read_bytes())  # read_bytes follows the link
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, source in addon_files():
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, source.read_bytes())  # read_bytes follows the link
     return target
 
 
@@ -70,7 +63,7 @@ def blender_ext_tool() -> Path | None:
 
 
 def validate(zip_path: Path) -> bool:
-    """Check the zip with Blender's own validator; True when valid (or when no validator is installed)."""
+    """Check the zip with Blender's validator; True when valid or when bpy is not installed."""
     tool = blender_ext_tool()
     if tool is None:
         print("build_addon: bpy is not installed, so the zip was not validated.", file=sys.stderr)

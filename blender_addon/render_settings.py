@@ -15,8 +15,10 @@ from pathlib import Path
 import bpy
 
 from .revive_formats import ReviveError
+from .scene import check_resolution, fit_label
 
-__all__ = ["ENGINES", "GPU_BACKENDS", "METADATA_NOTE", "configure_render", "find_gpu", "label_mp4"]
+__all__ = ["ENGINES", "GPU_BACKENDS", "METADATA_NOTE", "configure_render", "find_gpu",
+           "label_mp4"]
 
 ENGINES = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
 DEVICES = ("auto", "cpu", "gpu")
@@ -88,7 +90,8 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
     Returns
     -------
     str
-        The device actually used: "CPU", "OPTIX (NVIDIA H200)", "EEVEE (OpenGL)".
+        The device actually used: "CPU", "OPTIX (NVIDIA H200)", or "OpenGL" for EEVEE and
+        Workbench.
     """
     if engine not in ENGINES:
         raise ReviveError(f"engine={engine!r} is not one of {', '.join(ENGINES)}.")
@@ -99,13 +102,10 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
     render = scene.render
 
     if resolution is not None:
-        from .scene import _check_resolution, fit_label
-
-        width, height = _check_resolution(resolution)
-        if (render.resolution_x, render.resolution_y) != (width, height):
-            render.resolution_x, render.resolution_y = width, height
-            fit_label(scene)
+        width, height = check_resolution(resolution)
+        render.resolution_x, render.resolution_y = width, height
         render.resolution_percentage = 100
+    fit_label(scene)  # the label's place depends on the frame's aspect ratio
 
     _set_engine(render, ENGINES[engine])
     if engine == "cycles":
@@ -117,9 +117,11 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
         eevee = scene.eevee
         if hasattr(eevee, "taa_render_samples"):
             eevee.taa_render_samples = samples
-        used = f"EEVEE ({_opengl_renderer()})"
+        used = _opengl_renderer()
     else:
-        used = f"Workbench ({_opengl_renderer()})"
+        shading = scene.display.shading
+        shading.light, shading.color_type = "STUDIO", "TEXTURE"
+        used = _opengl_renderer()
 
     _video_output(scene, out_path)
     if not quiet:

@@ -34,6 +34,7 @@ __all__ = [
     "LABEL_TEXT",
     "PIVOT_NAME",
     "apply_take",
+    "check_resolution",
     "find_head",
     "fit_label",
     "import_avatar",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 PIVOT_NAME = "Revive Head"
+PIVOT_DROP = 0.4  # the neck pivot: the centroid lowered by this share of the head's height
 LABEL_TEXT = "AI-generated"
 LABEL_HEIGHT = 0.035  # of the frame height
 SOUND_STRIP_NAME = "Revive voice"
@@ -74,8 +76,8 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
                   scene: bpy.types.Scene | None = None) -> bpy.types.Object:
     """Build ``avatar`` as a textured mesh with one shape key per blendshape.
 
-    The mesh is parented to an empty named "Revive Head" placed near the neck (40 % of the
-    mesh's height below its centre), the pivot that ``apply_take`` rotates.
+    The mesh is parented to an empty named "Revive Head" placed near the neck (the centroid
+    lowered by 40 % of the mesh's height), the pivot that ``apply_take`` rotates.
 
     Parameters
     ----------
@@ -137,10 +139,11 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
         key_block.value = 0.0
     mesh.shape_keys.name = f"{name} shapes"
 
-    # The pivot the head turns about: near the neck, below the mesh's centre.
+    # The pivot the head turns about: near the neck, the centroid lowered by 40 % of the
+    # height (as in revive_core.preview, so previews and renders move alike).
     low, high = vertices.min(axis=0), vertices.max(axis=0)
-    centre = (low + high) / 2.0
-    pivot_at = Vector((centre[0], centre[1], centre[2] - 0.4 * (high[2] - low[2])))
+    centroid = vertices.mean(axis=0, dtype=np.float64)
+    pivot_at = Vector((centroid[0], centroid[1], centroid[2] - PIVOT_DROP * (high[2] - low[2])))
     pivot = bpy.data.objects.new(PIVOT_NAME, None)
     pivot.empty_display_type = "SPHERE"
     pivot.empty_display_size = 0.02 + 0.1 * float(high[2] - low[2])
@@ -277,7 +280,7 @@ def apply_take(obj: bpy.types.Object, take: Take, *, audio_path: str | os.PathLi
         _write_curve(curves, f'key_blocks["{_escape(name)}"].value', 0, frames, values, name)
 
     # Head rotation on the pivot (or on the mesh itself).
-    target = head.parent if (head.parent is not None and head.parent.type == "EMPTY") else head
+    target = head.parent if (head.parent is not None and PROP_AVATAR in head.parent) else head
     target.rotation_mode = "YXZ"
     radians = np.radians(np.asarray(take.head_rotation_deg, dtype=np.float64))
     euler = np.stack([radians[:, 0], -radians[:, 2], radians[:, 1]], axis=1).astype(np.float32)
@@ -409,7 +412,7 @@ def setup_stage(scene: bpy.types.Scene, obj: bpy.types.Object, *,
                           "Import an avatar with Revive first.")
     if framing not in FRAMINGS:
         raise ReviveError(f"framing={framing!r} is not one of {', '.join(FRAMINGS)}.")
-    width, height = _check_resolution(resolution)
+    width, height = check_resolution(resolution)
     scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100
     _remove_stage(scene)
@@ -437,8 +440,8 @@ def setup_stage(scene: bpy.types.Scene, obj: bpy.types.Object, *,
     target = Vector(centre.tolist())
     reach = max(float(size.max()), 0.05) * 4.0
     for name, azimuth, elevation, power, light_size in (
-            ("Revive key light", -40.0, 30.0, 35.0, 0.6),
-            ("Revive fill light", 45.0, 10.0, 10.0, 1.0),
+            ("Revive key light", -40.0, 30.0, 20.0, 0.6),
+            ("Revive fill light", 45.0, 10.0, 7.0, 1.0),
             ("Revive rim light", 160.0, 45.0, 50.0, 0.4)):
         light_data = bpy.data.lights.new(name, type="AREA")
         light_data.energy = power * reach ** 2
@@ -451,16 +454,20 @@ def setup_stage(scene: bpy.types.Scene, obj: bpy.types.Object, *,
         light.rotation_euler = (target - light.location).to_track_quat("-Z", "Y").to_euler()
 
     _dark_world(scene)
+    # The albedo is a photograph: "Standard" shows its colours as they are (AgX washes skin out).
+    scene.view_settings.view_transform = "Standard"
     if visible_label:
         _add_label(scene, camera)
     return camera
 
 
-def _check_resolution(resolution) -> tuple[int, int]:
+def check_resolution(resolution) -> tuple[int, int]:
+    """(width, height) as ints, or a ReviveError unless both are even and 16 to 8192."""
     try:
         width, height = (int(x) for x in resolution)
     except (TypeError, ValueError):
-        raise ReviveError(f"resolution={resolution!r} must be two integers (width, height).") from None
+        raise ReviveError(f"resolution={resolution!r} must be two integers (width, "
+                          "height).") from None
     if not (16 <= width <= 8192 and 16 <= height <= 8192) or width % 2 or height % 2:
         raise ReviveError(f"resolution={width}x{height} must be even numbers from 16 to 8192.",
                           "H.264 video needs even sizes, e.g. 1280x720 or 1080x1080.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import InputError, ReviveError
+from .formats.storage import atomic_file
 
 __all__ = ["draw_label", "probe", "require_ffmpeg", "require_ffprobe", "write_video"]
 
@@ -116,13 +116,9 @@ def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
     first = _check_frame(first, None, 0)
     height, width = first.shape[:2]
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    command = _command(ffmpeg, tmp, width, height, fps, audio_wav, metadata or {},
-                       _CONTAINERS.get(out.suffix.lower(), "mp4"))
-    with tempfile.TemporaryFile() as errors:
+    with atomic_file(out) as tmp, tempfile.TemporaryFile() as errors:
+        command = _command(ffmpeg, tmp, width, height, fps, audio_wav, metadata or {},
+                           _CONTAINERS.get(out.suffix.lower(), "mp4"))
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                    stderr=errors)
         try:
@@ -134,22 +130,18 @@ def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
             except BrokenPipeError:
                 pass  # ffmpeg stopped early; its exit status and stderr say why
             code = process.wait()
-            if code != 0:
-                errors.seek(0)
-                tail = errors.read().decode("utf-8", errors="replace").strip()[-1500:]
-                raise ReviveError(f"ffmpeg could not write {out} (exit status {code}):\n{tail}",
-                                  "Check the frames and the sound track; if it persists, "
-                                  "run scripts/setup.sh to reinstall ffmpeg.")
-            os.replace(tmp, out)
-        except BaseException:
+        finally:
             if process.poll() is None:
                 process.kill()
             with contextlib.suppress(OSError, ValueError):
                 process.stdin.close()
             process.wait()
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
+        if code != 0:
+            errors.seek(0)
+            tail = errors.read().decode("utf-8", errors="replace").strip()[-1500:]
+            raise ReviveError(f"ffmpeg could not write {out} (exit status {code}):\n{tail}",
+                              "Check the frames and the sound track; if it persists, "
+                              "run scripts/setup.sh to reinstall ffmpeg.")
     return out
 
 

@@ -140,6 +140,13 @@ def test_extension_zip_installs_and_its_operators_import_avatar_and_take(tmp_pat
             out["error"] = None
         except RuntimeError as exc:  # how an operator's error report reaches a script
             out["error"] = str(exc)
+        scene = bpy.context.scene
+        scene.revive.samples, scene.revive.device = 1, "cpu"
+        scene.render.resolution_x, scene.render.resolution_y = 32, 32
+        scene.frame_end = 3
+        video = {str(tmp_path / "ui.mp4")!r}
+        out["render_op"] = sorted(bpy.ops.revive.render_video(filepath=video))
+        out["last_device"] = scene.revive.last_device
         prefs = bpy.context.preferences.addons["bl_ext.user_default.revive"].preferences
         out["prefs"] = hasattr(prefs, "revive_command")
         print("RESULT " + json.dumps(out))
@@ -154,6 +161,8 @@ def test_extension_zip_installs_and_its_operators_import_avatar_and_take(tmp_pat
     assert result["has_camera"]
     assert "Take not found: /no/such/take" in result["error"]
     assert "Traceback" not in result["error"]
+    assert result["render_op"] == ["FINISHED"] and result["last_device"] == "CPU"
+    assert (tmp_path / "ui.mp4").stat().st_size > 0
     assert result["prefs"]
 
 
@@ -191,7 +200,6 @@ SCENE_SCRIPT = """
     strips = scene.sequence_editor.strips
     label = next(o for o in scene.objects if o.get("revive_label"))
     scene.frame_set(1)
-    depsgraph = bpy.context.evaluated_depsgraph_get()
     face_centre = sum((head.matrix_world @ v.co for v in head.data.vertices),
                       start=head.matrix_world.translation * 0) / len(head.data.vertices)
     label_corner = world_to_camera_view(scene, camera, label.matrix_world.translation)
@@ -205,7 +213,7 @@ SCENE_SCRIPT = """
         "rotation_z": [rotation[2].evaluate(f + 1) for f in frames],
         "rotation_mode": head.parent.rotation_mode,
         "pivot": head.parent.name,
-        "image_size": list(image.size), "image_packed": image.packed_file is not None,
+        "image_size": list(image.size), "image_packed": image.packed_file.size,
         "image_linked": bool(textures[0].outputs["Color"].links) and
                         textures[0].outputs["Color"].links[0].to_socket.name == "Base Color",
         "roughness": bsdf.inputs["Roughness"].default_value,
@@ -241,7 +249,8 @@ def test_import_avatar_and_apply_take_key_the_take_on_shape_keys_and_head(folder
     np.testing.assert_allclose(r["rotation_z"],
                                np.radians(take.head_rotation_deg[frames, 1]), atol=1e-4)
     assert r["rotation_mode"] == "YXZ" and r["pivot"] == "Revive Head"
-    assert r["image_size"] == [128, 128] and r["image_packed"] and r["image_linked"]
+    assert r["image_size"] == [128, 128] and r["image_linked"]
+    assert r["image_packed"] == len(avatar.albedo_png)
     assert r["roughness"] == pytest.approx(0.5)
     assert r["consent"] == avatar.consent
     assert r["fps"] == [25, 1.0] and r["range"] == [1, take.frame_count]
@@ -273,6 +282,7 @@ def test_render_video_writes_h264_aac_mp4_with_the_label(tmp_path, folders, shor
     assert labelled.path == tmp_path / "out" / "labelled.mp4" and labelled.path.is_file()
     assert labelled.device == "CPU" and labelled.seconds_per_frame > 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["labelled.mp4", "plain.mp4"]
+    assert labelled.path.stat().st_size > 1000
 
     info = ffprobe(labelled.path)
     codecs = {s["codec_type"]: s["codec_name"] for s in info["streams"]}
@@ -285,6 +295,18 @@ def test_render_video_writes_h264_aac_mp4_with_the_label(tmp_path, folders, shor
     assert abs(float(audio["duration"]) - take.duration_s) <= frame_s
     assert info["format"]["tags"].get("comment") == "AI-generated with Revive"
     assert ffprobe(plain.path)["format"]["tags"].get("comment") == "AI-generated with Revive"
+
+    # The audio is the take's tone, not silence.
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(labelled.path), "-f", "s16le",
+                          "-ac", "1", "-"], capture_output=True, check=True).stdout
+    samples = np.frombuffer(pcm, "<i2").astype(np.float64)
+    assert np.sqrt(np.mean(samples ** 2)) > 0.2 * np.sqrt(np.mean(take.audio.astype(float) ** 2))
+
+    # --frames renders part of the take.
+    part = render_video(avatar_dir, take_dir, tmp_path / "out" / "part.mp4", device="cpu",
+                        samples=1, resolution=(32, 32), frames=(2, 3), progress=False)
+    part_video = next(s for s in ffprobe(part.path)["streams"] if s["codec_type"] == "video")
+    assert int(part_video["nb_frames"]) == 2
 
     # The label brightens pixels in the lower-right corner, and only there.
     a = decode_frame(labelled.path, take.frame_count - 1).astype(np.int16)

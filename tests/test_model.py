@@ -1,7 +1,6 @@
 """The built-in face model: deterministic, symmetric, and each shape a plausible local motion."""
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 
