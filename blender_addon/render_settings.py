@@ -27,8 +27,10 @@ METADATA_NOTE = "AI-generated with Revive"
 DENOISE_FROM_SAMPLES = 32  # below this, denoising costs more time than the samples it saves
 
 
-def find_gpu() -> tuple[str, list[str]] | None:
+def find_gpu(prefs=None) -> tuple[str, list[str]] | None:
     """The first backend in ``GPU_BACKENDS`` with a usable device, enabled for Cycles.
+
+    ``prefs`` defaults to the Cycles add-on's preferences (tests pass a stand-in GPU).
 
     Returns
     -------
@@ -36,10 +38,11 @@ def find_gpu() -> tuple[str, list[str]] | None:
         The backend ("OPTIX", "CUDA", ...) and the names of its enabled devices, or None when
         Cycles finds no GPU (then the preferences are left on CPU).
     """
-    addon = bpy.context.preferences.addons.get("cycles")
-    if addon is None:
-        return None
-    prefs = addon.preferences
+    if prefs is None:
+        addon = bpy.context.preferences.addons.get("cycles")
+        if addon is None:
+            return None
+        prefs = addon.preferences
     for backend in GPU_BACKENDS:
         try:
             prefs.compute_device_type = backend

@@ -134,10 +134,8 @@ def _say(args) -> None:
     from .formats import read_avatar
     from .say import make_take
 
-    with _Steps(1) as steps:
-        steps("Speaking and animating the line")
-        take = make_take(read_avatar(args.avatar), args.text, args.out, language=args.lang,
-                         emotion=args.emotion, intensity=args.intensity, fps=args.fps, seed=args.seed)
+    take = make_take(read_avatar(args.avatar), args.text, args.out, language=args.lang,
+                     emotion=args.emotion, intensity=args.intensity, fps=args.fps, seed=args.seed)
     label = take.segments["emotions"][0]
     log.info("Take written to %s: %.1f s, %d frames, emotion %s (%.1f).", args.out,
              take.duration_s, take.frame_count, label["label"], label["intensity"])
@@ -204,26 +202,30 @@ def _demo(args) -> None:
 
 
 class _Steps:
-    """A progress bar over a command's named steps."""
+    """A progress bar over a command's named steps, shown from the first step on."""
 
     def __init__(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=total, bar_format="{n_fmt}/{total_fmt} {desc} [{elapsed}]",
-                         file=sys.stderr)
+        self._total = total
+        self._bar = None
 
     def __call__(self, description: str) -> None:
-        if self._bar.n or self._bar.desc:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=self._total, desc=description, file=sys.stderr,
+                             bar_format="{n_fmt}/{total_fmt} {desc} [{elapsed}]")
+        else:
             self._bar.update(1)
-        self._bar.set_description_str(description)
+            self._bar.set_description_str(description)
 
     def __enter__(self) -> "_Steps":
         return self
 
     def __exit__(self, *exc) -> None:
-        if exc[0] is None:
-            self._bar.update(self._bar.total - self._bar.n)
-        self._bar.close()
+        if self._bar is not None:
+            if exc[0] is None:
+                self._bar.update(self._total - self._bar.n)
+            self._bar.close()
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ Landmarks are in pixels of the photo as loaded (EXIF rotation applied): ``x`` to
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,8 +22,6 @@ from .errors import InputError
 __all__ = ["Detection", "load_photo", "detect_face", "MIN_FACE_PX"]
 
 log = logging.getLogger(__name__)
-os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe: keep its C++ log quiet
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MIN_FACE_PX = 80  # below this face width the 478 landmarks are mostly guesses
 MAX_PHOTO_PIXELS = 120_000_000
@@ -107,15 +109,33 @@ def _width(landmarks: np.ndarray) -> float:
     return float(np.ptp(landmarks[:, 0]))
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence mediapipe's C++ start-up chatter (TFLite and absl write straight to fd 2)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _face_mesh_landmarks(image: np.ndarray) -> list[np.ndarray]:
     """All faces' landmarks in pixels, as (478, 3) arrays."""
-    import mediapipe as mp  # heavy import, only when detecting
+    with _quiet_native_stderr():
+        import mediapipe as mp  # heavy import, only when detecting
 
-    height, width = image.shape[:2]
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=4,
-                                         refine_landmarks=True,
-                                         min_detection_confidence=0.5) as mesh:
-        result = mesh.process(image)
+        height, width = image.shape[:2]
+        with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=4,
+                                             refine_landmarks=True,
+                                             min_detection_confidence=0.5) as mesh:
+            result = mesh.process(image)
     faces = []
     for face in result.multi_face_landmarks or []:
         points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float64)

@@ -109,7 +109,7 @@ def fit_model(model: MorphableModel, detections: list[Detection]) -> FitResult:
         posed = camera.posed(block[:3], block[3:6])
         pixels, _ = posed.project(shaped + np.tensordot(block[POSE:], ex_lm, 1))
         rms = float(np.sqrt(((pixels - target[:, :2]) ** 2).sum(1).mean()))
-        log.info("%s: landmarks fitted within %.1f px (rms)", detection.path.name, rms)
+        log.debug("%s: landmarks fitted within %.1f px (rms)", detection.path.name, rms)
         photos.append(PhotoFit(detection, posed, block[POSE:].copy(), rms))
     return FitResult(model, identity, photos)
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything Revive needs on Debian 12 (run as root): system libraries, a venv in .venv
 # with pinned packages, and the `revive` command at .venv/bin/revive. Safe to run again.
+# With --tests it also installs what only the tests need: a Blender binary (Debian's), to
+# check the `blender -b` path that studios use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,9 @@ apt_packages=(
   # Offscreen OpenGL for pyrender previews (Mesa EGL).
   libegl1 libegl-mesa0 libgl1-mesa-dri
 )
+if [ "${1:-}" = "--tests" ]; then
+  apt_packages+=(blender python3-numpy)
+fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -319,6 +319,25 @@ def test_render_video_writes_h264_aac_mp4_with_the_label(tmp_path, folders, shor
     assert a[changed].mean() > b[changed].mean() + 40  # brighter where the label is
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("blender") is None,
+                    reason="no Blender binary; `bash scripts/setup.sh --tests` installs one")
+def test_blender_binary_renders_through_the_same_batch_entry(tmp_path, folders, short_take):
+    """`blender -b --python batch.py -- ...`: the studio path, with Blender's own Python."""
+    from revive_core.render import render_video
+
+    take_dir, take = short_take
+    result = render_video(folders[0], take_dir, tmp_path / "binary.mp4", device="cpu", samples=1,
+                          resolution=(64, 64), blender=shutil.which("blender"), progress=False)
+    info = ffprobe(result.path)
+    assert {s["codec_type"]: s["codec_name"] for s in info["streams"]} == \
+        {"video": "h264", "audio": "aac"}
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert int(video["nb_frames"]) == take.frame_count
+    assert result.device == "CPU"
+    assert info["format"]["tags"].get("comment") == "AI-generated with Revive"
+
+
 # --- the batch entry's errors ----------------------------------------------------------------
 
 @needs_bpy
@@ -377,3 +396,44 @@ def test_core_render_module_does_not_import_bpy_and_names_a_missing_blender():
     result = run_python(script)
     assert result["bpy"] is False
     assert result["message"] == "The Blender program /no/such/blender was not found."
+
+
+@pytest.mark.blender
+def test_gpu_selection_prefers_optix_and_enables_only_gpu_devices():
+    """The one stand-in: a GPU this machine lacks. The real no-GPU path is tested above."""
+    result = run_python("""
+        import json, sys
+        sys.path.insert(0, ".")
+        from blender_addon.render_settings import find_gpu
+
+        class Device:
+            def __init__(self, name, type):
+                self.name, self.type, self.use = name, type, False
+
+        class Preferences:  # Cycles' preferences on a machine with one NVIDIA GPU
+            def __init__(self, offered):
+                self.offered, self._type, self.devices = offered, "NONE", []
+            @property
+            def compute_device_type(self):
+                return self._type
+            @compute_device_type.setter
+            def compute_device_type(self, value):
+                if value not in self.offered + ("NONE",):
+                    raise TypeError(value)
+                self._type = value
+            def refresh_devices(self):
+                self.devices = [Device("CPU", "CPU")] + [
+                    Device("NVIDIA H200", self._type)] * (self._type in ("OPTIX", "CUDA"))
+
+        both = Preferences(("CUDA", "OPTIX", "HIP"))
+        cuda_only = Preferences(("CUDA", "HIP"))
+        none = Preferences(("HIP",))
+        print("RESULT " + json.dumps({
+            "both": find_gpu(both), "cpu_used": both.devices[0].use,
+            "gpu_used": both.devices[1].use, "cuda_only": find_gpu(cuda_only),
+            "none": find_gpu(none)}))
+    """)
+    assert result["both"] == ["OPTIX", ["NVIDIA H200"]]
+    assert result["gpu_used"] is True and result["cpu_used"] is False
+    assert result["cuda_only"] == ["CUDA", ["NVIDIA H200"]]
+    assert result["none"] is None
