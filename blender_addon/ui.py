@@ -33,6 +33,14 @@ from .scene import PROP_AVATAR, apply_take, find_head, import_avatar, setup_stag
 __all__ = ["register", "unregister"]
 
 
+def _stage_from_settings(scene, head) -> None:
+    """Camera, lights and label as the panel's settings and the scene's resolution say."""
+    settings = scene.revive
+    setup_stage(scene, head, framing=settings.framing,
+                resolution=(scene.render.resolution_x, scene.render.resolution_y),
+                visible_label=settings.visible_label)
+
+
 def _error(operator: Operator, exc: Exception) -> set[str]:
     """Report ``exc`` to the person (message and hint) and cancel the operator."""
     if isinstance(exc, ReviveError):
@@ -151,10 +159,7 @@ class REVIVE_OT_import_avatar(Operator):
                                               "avatar"))
             head = import_avatar(avatar, scene=scene)
             if self.add_stage:
-                settings = scene.revive
-                setup_stage(scene, head, framing=settings.framing,
-                            resolution=(scene.render.resolution_x, scene.render.resolution_y),
-                            visible_label=settings.visible_label)
+                _stage_from_settings(scene, head)
         except (ReviveError, OSError) as exc:
             return _error(self, exc)
         _select(context, head)
@@ -189,10 +194,7 @@ class REVIVE_OT_import_take(Operator):
             take = read_take(_chosen_path(self.filepath, self.directory, "take.json", "take"))
             apply_take(head, take, scene=scene)  # the audio is packed into the .blend
             if scene.camera is None:
-                settings = scene.revive
-                setup_stage(scene, head, framing=settings.framing,
-                            resolution=(scene.render.resolution_x, scene.render.resolution_y),
-                            visible_label=settings.visible_label)
+                _stage_from_settings(scene, head)
         except (ReviveError, OSError) as exc:
             return _error(self, exc)
         self.report({"INFO"}, f"Applied a take of {take.frame_count} frames "
@@ -208,12 +210,8 @@ class REVIVE_OT_setup_stage(Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        scene = context.scene
-        settings = scene.revive
         try:
-            setup_stage(scene, _target_head(context), framing=settings.framing,
-                        resolution=(scene.render.resolution_x, scene.render.resolution_y),
-                        visible_label=settings.visible_label)
+            _stage_from_settings(context.scene, _target_head(context))
         except ReviveError as exc:
             return _error(self, exc)
         return {"FINISHED"}
