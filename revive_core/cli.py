@@ -6,6 +6,7 @@ traceback too. Ctrl-C stops cleanly (outputs are written atomically, so nothing 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
@@ -21,6 +22,11 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEMO_PHOTO = ASSETS / "sample" / "astronaut.png"
 DEMO_TEXT = "Hello, my dear. I am so proud of you, and I will always love you."
 DEMO_CONSENT = "Revive sample (public-domain NASA portrait), demonstration, 2026-11-28"
+# Stages with commands of their own: each module has add_bench(subparsers) or
+# add_commands(subparsers), which adds its parsers with set_defaults(run=...). Their heavy
+# imports belong inside the run functions, so `revive --help` stays fast.
+BENCHES: dict[str, str] = {}
+COMMAND_MODULES: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", default="384x384")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.set_defaults(run=_demo)
+
+    bench = sub.add_parser("bench", help="measure a stage against known truth (prints a table)")
+    benches = bench.add_subparsers(dest="bench", required=True)
+    for name, module in BENCHES.items():
+        importlib.import_module(module).add_bench(benches)  # each adds `revive bench <name>`
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
     return parser
 
 
