@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="revive", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="revive", description="Photos, words and a voice rebuilt as a talking 3D avatar.")
     parser.add_argument("--version", action="version", version=f"revive {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
