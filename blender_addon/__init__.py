@@ -1,10 +1,20 @@
 """Revive for Blender: import a Revive avatar and take, and render the talking head to video.
 
 The add-on is an extension (blender_manifest.toml) and also loads as a legacy add-on. Its
-modules: ``scene`` builds the head, animation, camera, lights and label; ``render_settings``
-sets engine, device and video output; ``ui`` holds the panel, operators and preferences;
-``batch`` is the headless entry for ``blender -b`` and the ``bpy`` module. The formats reader
-(``revive_formats``) is the very same code as ``revive_core.formats``.
+modules, by job:
+
+- ``head`` the mesh and shape keys, ``materials`` skin / eye / teeth / mouth by region,
+  ``rig`` the face controls and their drivers, ``portrait`` the photo animated in place;
+- ``performance`` the take as NLA layers (mouth, emotion, blinks and gaze, head motion), the
+  voice and subtitles; ``stage`` camera, lights, background and the "AI-generated" label;
+- ``scene`` the one entry point that builds all of it;
+- ``render_settings`` engine, device and quality presets; ``frames`` the resumable frame
+  cache and the encoding of the MP4;
+- ``ui`` the panels, settings and preferences, ``operators`` what they run, ``jobs`` the
+  ``revive`` command in the background; ``batch`` the headless entry for ``blender -b`` and
+  the ``bpy`` module.
+
+The formats reader (``revive_formats``) is the very same code as ``revive_core.formats``.
 """
 bl_info = {  # read only when installed as a legacy add-on; extensions use blender_manifest.toml
     "name": "Revive",

@@ -3,18 +3,25 @@
     blender -b --factory-startup --python blender_addon/batch.py -- --avatar A --take T --out V.mp4
     python blender_addon/batch.py --avatar A --take T --out V.mp4          (with bpy installed)
 
-Options: ``--engine cycles|eevee|workbench`` ``--device auto|cpu|gpu`` ``--samples N``
-``--resolution WxH`` ``--frames START-END`` (Blender frames, the take's first frame is 1,
-inclusive) ``--framing close-up|medium`` ``--no-visible-label``.
+Options: ``--preset preview|final`` (samples, denoising, resolution) ``--samples N``
+``--resolution WxH`` ``--engine cycles|eevee|workbench`` ``--device auto|cpu|gpu``
+``--frames START-END`` (Blender frames, the take's first frame is 1, inclusive)
+``--mode studio|portrait`` ``--framing close-up|portrait|shoulders`` ``--light studio|photo``
+``--background dark|light|transparent|photo`` ``--subtitles`` ``--keep-frames``
+``--no-visible-label`` ``--label-position bottom-right|bottom-left|top-right|top-left``
+``--label-size 0.035``.
 
-It starts from an empty scene, imports the avatar, applies the take, adds camera, lights and
-the "AI-generated" label, renders to a temporary file beside the output, writes the
-machine-readable label into the MP4's metadata and renames it into place only when all of
-that succeeded. It prints machine-readable lines on stdout:
-``Revive: device <device>``, ``Revive: frame <frame> (<i>/<n>)``,
-``Revive: seconds per frame <s>`` and ``Revive: wrote <path>``. Exit codes: 0 done, 2 a
-problem the user can fix (printed as "Revive: <message>" and a hint on stderr, no traceback),
-1 a bug.
+It starts from an empty scene and builds the head, the take's layers and the stage with the
+add-on's own code (``scene.build_scene``), renders the frames it is asked for into the frame
+cache ``<video>.frames/`` (skipping frames already there: see ``frames``), and once the cache
+holds every frame of the take encodes the H.264 + AAC MP4 through a temporary file, writes the
+label into its metadata and beside it (``<video stem>.label.json``), and removes the cache.
+It prints machine-readable lines on stdout: ``Revive: device <device>``,
+``Revive: frame <frame> (<i>/<n>)``, ``Revive: seconds per frame <s>``,
+``Revive: frames <done>/<total> in <cache>`` and, when the video is made,
+``Revive: wrote <path>``. Exit codes: 0 done (also when other frames are still to come),
+2 a problem the user can fix (printed as "Revive: <message>" and a hint on stderr, no
+traceback), 1 a bug, 130 stopped by Ctrl-C or SIGTERM (the frames rendered so far are kept).
 """
 from __future__ import annotations
 
@@ -33,21 +40,24 @@ if __name__ == "__main__":  # run as a script: import this file's package by its
     sys.exit(_batch.run(_batch.script_args(sys.argv)))
 
 import argparse
+import hashlib
 import os
 import shutil
-import tempfile
-import time
+import signal
 from pathlib import Path
 
 import bpy
 
-from .render_settings import DEVICES, ENGINES, configure_render, label_mp4
+from . import bl_info
+from .frames import (cached_devices, encode_video, frame_cache, missing_frames, open_cache,
+                     record_device, render_frames)
+from .render_settings import DEVICES, ENGINES, PRESETS, configure_render
 from .revive_formats import ReviveError, read_avatar, read_take
-from .scene import FRAMINGS, apply_take, import_avatar, setup_stage
+from .revive_formats.label import LABEL_POSITIONS
+from .scene import build_scene
+from .stage import BACKGROUNDS, FRAMINGS, LIGHTS, MODES
 
 __all__ = ["main", "run", "script_args"]
-
-DEFAULT_RESOLUTION = (1280, 720)
 
 
 def script_args(argv: list[str]) -> list[str]:
@@ -67,15 +77,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--avatar", required=True, help="avatar folder or zip")
     p.add_argument("--take", required=True, help="take folder or zip")
     p.add_argument("--out", required=True, help="the video to write (.mp4)")
+    p.add_argument("--preset", default="preview", choices=list(PRESETS),
+                   help="quality: preview (16 samples, 1280x720) or final (128 samples, "
+                        "denoised, 1920x1080)")
+    p.add_argument("--samples", type=int, default=None, help="samples per pixel (the preset's)")
+    p.add_argument("--resolution", default=None,
+                   help="WIDTHxHEIGHT in pixels, even numbers (the preset's by default)")
     p.add_argument("--engine", default="cycles", choices=list(ENGINES))
     p.add_argument("--device", default="auto", choices=list(DEVICES))
-    p.add_argument("--samples", type=int, default=16)
-    p.add_argument("--resolution", default="x".join(map(str, DEFAULT_RESOLUTION)),
-                   help="WIDTHxHEIGHT in pixels, even numbers (default 1280x720)")
-    p.add_argument("--frames", default=None, help="START-END, Blender frames (1 is the first)")
+    p.add_argument("--frames", default=None,
+                   help="START-END: render only these frames (1 is the first); the video is "
+                        "made once all frames are in the frame cache")
+    p.add_argument("--mode", default="studio", choices=list(MODES),
+                   help="portrait: the photo itself speaks, in its own camera")
     p.add_argument("--framing", default="close-up", choices=list(FRAMINGS))
+    p.add_argument("--light", default="studio", choices=list(LIGHTS))
+    p.add_argument("--background", default=None, choices=list(BACKGROUNDS),
+                   help="dark (studio default), light, transparent or photo (portrait default)")
+    p.add_argument("--subtitles", action="store_true", help="burn the take's subtitles in")
+    p.add_argument("--keep-frames", action="store_true",
+                   help="keep the frame cache (PNG frames) after the video is made")
     p.add_argument("--no-visible-label", dest="visible_label", action="store_false",
                    help="leave out the visible AI-generated mark (the metadata keeps the label)")
+    p.add_argument("--label-position", default="bottom-right", choices=list(LABEL_POSITIONS))
+    p.add_argument("--label-size", type=float, default=0.035,
+                   help="the mark's text height as a share of the frame height")
     return p
 
 
@@ -125,10 +151,12 @@ def _render(args: argparse.Namespace) -> int:
         raise ReviveError(f"--out {args.out} must end in .mp4.", "For example --out video.mp4.")
     if out.is_dir():
         raise ReviveError(f"--out {out} is a folder.", "Give the path of the video file.")
-    resolution = _resolution(args.resolution)
-    avatar = read_avatar(Path(args.avatar).expanduser())
-    take = read_take(Path(args.take).expanduser())
-    start, end = _frames(args.frames, take.frame_count)
+    preset = PRESETS[args.preset]
+    resolution = _resolution(args.resolution) if args.resolution else preset.resolution
+    avatar_path, take_path = Path(args.avatar).expanduser(), Path(args.take).expanduser()
+    avatar, take = read_avatar(avatar_path), read_take(take_path)
+    count = take.frame_count
+    start, end = _frames(args.frames, count)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -138,52 +166,82 @@ def _render(args: argparse.Namespace) -> int:
     # An empty scene, whatever the user's startup file holds.
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
-    head = import_avatar(avatar, scene=scene)
-    apply_take(head, take, scene=scene)
-    setup_stage(scene, head, resolution=resolution, framing=args.framing,
-                visible_label=args.visible_label)
+    build_scene(scene, avatar, take, subtitles=args.subtitles, mode=args.mode,
+                resolution=resolution, framing=args.framing, light=args.light,
+                background=args.background, visible_label=args.visible_label,
+                label_position=args.label_position, label_size=args.label_size)
     if not args.visible_label:
         print("Revive: the visible AI-generated label is off; the video's metadata still "
               "says it is AI-generated.", flush=True)
-    scene.frame_start, scene.frame_end = start, end
+    device = configure_render(scene, engine=args.engine, device=args.device,
+                              preset=args.preset, samples=args.samples)
+    print(f"Revive: device {device}", flush=True)
 
-    folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    cache = frame_cache(out)
+    settings = {"engine": args.engine, "preset": args.preset, "samples": args.samples,
+                "denoise": bool(getattr(scene.cycles, "use_denoising", False)),
+                "resolution": [scene.render.resolution_x, scene.render.resolution_y],
+                "mode": args.mode, "framing": args.framing, "light": args.light,
+                "background": args.background, "visible_label": args.visible_label,
+                "label_position": args.label_position, "label_size": args.label_size}
+    kept = open_cache(cache, {"format": "revive.frames", "version": 1,
+                              "addon": list(bl_info["version"]),
+                              "avatar": _content_hash(avatar_path),
+                              "take": _content_hash(take_path), "settings": settings})
+    record_device(cache, device)
+    handlers = _stop_cleanly(out, cache)
     try:
-        partial = folder / "render.mp4"
-        device = configure_render(scene, engine=args.engine, device=args.device,
-                                  samples=args.samples, resolution=resolution, out_path=partial)
-        print(f"Revive: device {device}", flush=True)
-        seconds = _render_animation(scene, end - start + 1)
-        if not partial.is_file() or partial.stat().st_size == 0:
-            raise ReviveError("Blender finished without writing the video.",
-                              "Run again; if it keeps failing, report it with the output above.")
-        if not label_mp4(partial):
-            print("Revive: warning: could not add the AI-generated label to the video's "
-                  "metadata.", flush=True)
-        os.replace(partial, out)
+        if kept:
+            skipped = (end - start + 1) - len(missing_frames(cache, start, end))
+            if skipped:
+                print(f"Revive: {skipped} of frames {start}-{end} are already rendered in "
+                      f"{cache}; skipping them.", flush=True)
+        rendered, seconds = render_frames(scene, cache, start, end)
+        if rendered:
+            print(f"Revive: seconds per frame {seconds / rendered:.3f}", flush=True)
+        missing = missing_frames(cache, 1, count, remove_broken=False)  # others may be busy
+        print(f"Revive: frames {count - len(missing)}/{count} in {cache}", flush=True)
+        if missing:
+            print(f"Revive: the video is made once all {count} frames are rendered; "
+                  f"{len(missing)} are still to come (the first is {missing[0]}). Run the "
+                  "same command for them (with --frames, or without to render the rest).",
+                  flush=True)
+            return 0
+        encode_video(scene, cache, 1, count, out, render={
+            "engine": args.engine, "devices": cached_devices(cache), "preset": args.preset,
+            "samples": scene.cycles.samples if args.engine == "cycles" else args.samples})
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    per_frame = seconds / (end - start + 1)
-    print(f"Revive: seconds per frame {per_frame:.3f}", flush=True)
+        for number, handler in handlers.items():
+            if handler is not None:  # None: a handler set by Blender's C code, not restorable
+                signal.signal(number, handler)
+    if not args.keep_frames:
+        shutil.rmtree(cache, ignore_errors=True)
     print(f"Revive: wrote {out}", flush=True)
     return 0
 
 
-def _render_animation(scene: bpy.types.Scene, count: int) -> float:
-    """Render the scene's frame range, printing a line per frame; return the seconds taken."""
-    done = [0]
+def _content_hash(path: Path) -> str:
+    """sha256 over an avatar's or take's files (a folder's names and contents, or a zip)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode() if file != path else b"")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
-    def frame_written(*_args) -> None:
-        done[0] += 1
-        print(f"Revive: frame {scene.frame_current} ({done[0]}/{count})", flush=True)
 
-    bpy.app.handlers.render_write.append(frame_written)
-    started = time.perf_counter()
-    try:
-        bpy.ops.render.render(animation=True, scene=scene.name)
-    except RuntimeError as exc:
-        raise ReviveError(f"Blender could not render the video: {exc}".rstrip(),
-                          "Try --device cpu, a smaller --resolution or fewer --samples.") from None
-    finally:
-        bpy.app.handlers.render_write.remove(frame_written)
-    return time.perf_counter() - started
+def _stop_cleanly(out: Path, cache: Path) -> dict:
+    """On Ctrl-C or a stop request, remove an unfinished video and exit with code 130.
+
+    Blender catches exceptions raised while it renders, so the handler exits at once instead
+    of raising. Frames already in the cache stay (a frame cut short is redone next time).
+    Returns the previous handlers.
+    """
+    def stop(number, _frame) -> None:
+        for unfinished in out.parent.glob(f".{out.name}.*.part"):
+            shutil.rmtree(unfinished, ignore_errors=True)
+        print(f"Revive: stopped. The frames rendered so far are kept in {cache}; run the same "
+              "command again to go on from there.", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    return {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}

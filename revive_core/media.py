@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -66,7 +66,8 @@ def _require_tool(name: str) -> str:
 
 def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
                 audio_wav: Path | None, metadata: Mapping[str, str] | None = None,
-                progress: bool = False, total: int | None = None) -> Path:
+                progress: bool = False, total: int | None = None,
+                finish: Callable[[Path], None] | None = None) -> Path:
     """Encode RGB frames (and optionally a WAV sound track) into a video file, atomically.
 
     Parameters
@@ -86,6 +87,9 @@ def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
         Show a tqdm progress bar.
     total : int, optional
         Number of frames, for the progress bar.
+    finish : callable, optional
+        Called with the complete temporary file before it is renamed to ``out`` (to add a
+        label to its metadata, say); what it raises leaves ``out`` untouched.
 
     Returns
     -------
@@ -136,12 +140,18 @@ def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
             with contextlib.suppress(OSError, ValueError):
                 process.stdin.close()
             process.wait()
+        errors.seek(0)
+        tail = errors.read().decode("utf-8", errors="replace").strip()[-1500:]
+        if "No space left on device" in tail:  # ffmpeg can exit 0 even then
+            raise ReviveError(f"The disk is full, so {out} could not be written.",
+                              "Free some space or choose another --out; nothing you had "
+                              "before was changed. Then run the same command again.")
         if code != 0:
-            errors.seek(0)
-            tail = errors.read().decode("utf-8", errors="replace").strip()[-1500:]
             raise ReviveError(f"ffmpeg could not write {out} (exit status {code}):\n{tail}",
                               "Check the frames and the sound track; if it persists, "
                               "run scripts/setup.sh to reinstall ffmpeg.")
+        if finish is not None:
+            finish(tmp)
     return out
 
 
@@ -252,7 +262,7 @@ def _int(value: Any) -> int | None:
 
 
 def draw_label(frame: np.ndarray, text: str = "AI-generated", *,
-               corner: str = "bottom-right") -> np.ndarray:
+               corner: str = "bottom-right", size: float = 0.035) -> np.ndarray:
     """Draw a visible label (white text on a semi-transparent dark box) into a frame's corner.
 
     Parameters
@@ -263,6 +273,8 @@ def draw_label(frame: np.ndarray, text: str = "AI-generated", *,
         The label, "AI-generated" by default.
     corner : {"bottom-right", "bottom-left", "top-right", "top-left"}
         Where the label goes.
+    size : float
+        The font size as a share of the frame height (at least 10 pixels).
 
     Returns
     -------
@@ -277,12 +289,12 @@ def draw_label(frame: np.ndarray, text: str = "AI-generated", *,
                          f"{array.dtype}.")
     image = Image.fromarray(array).convert("RGBA")
     width, height = image.size
-    size = max(10, round(0.035 * height))  # readable on small frames too
-    font = _font(size)
+    font_px = max(10, round(size * height))  # readable on small frames too
+    font = _font(font_px)
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    pad = max(2, size // 3)
+    pad = max(2, font_px // 3)
     margin = max(4, round(0.02 * min(width, height)))
     box_w, box_h = right - left + 2 * pad, bottom - top + 2 * pad
     x0 = width - margin - box_w if corner.endswith("right") else margin

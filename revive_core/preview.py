@@ -23,9 +23,11 @@ from typing import Any, Iterator
 import numpy as np
 from PIL import Image
 
-from . import media
+from . import __version__, media
 from .errors import InputError, ReviveError
 from .formats.avatar import Avatar
+from .formats.label import (DEFAULT_POSITION, DEFAULT_SIZE, make_label, write_mp4_label,
+                            write_sidecar)
 from .formats.take import Take, wav_bytes
 from .gltf import split_seams, vertex_normals
 
@@ -44,7 +46,8 @@ PIVOT_DROP = 0.4  # the neck pivot: the centroid lowered by this share of the he
 
 def render_preview(avatar: Avatar, take: Take, out: Path, *,
                    resolution: tuple[int, int] = (512, 512), progress: bool = True,
-                   label: str | None = "AI-generated") -> Path:
+                   label: str | None = "AI-generated", label_position: str = DEFAULT_POSITION,
+                   label_size: float = DEFAULT_SIZE) -> Path:
     """Render ``take`` performed by ``avatar`` into an H.264 + AAC video, atomically.
 
     Parameters
@@ -61,19 +64,28 @@ def render_preview(avatar: Avatar, take: Take, out: Path, *,
         Show a progress bar.
     label : str or None
         Visible mark drawn on every frame ("AI-generated" by default); None or "" draws none.
-        The file's metadata says it is AI-generated in any case.
+        The file's metadata says it is AI-generated in any case, and records which.
+    label_position : {"bottom-right", "bottom-left", "top-right", "top-left"}
+    label_size : float
+        The visible mark's text height as a share of the frame height.
 
     Returns
     -------
     Path
-        ``out``.
+        ``out``; its machine-readable label (consent, content id) is in its metadata and
+        beside it in ``<stem>.label.json``.
     """
     out = Path(out)
     media.require_ffmpeg()
     started = time.perf_counter()
+    machine_label = make_label(
+        consent=avatar.consent, tool_version=__version__, kind="preview", visible=bool(label),
+        position=label_position, size=label_size, avatar_name=avatar.name,
+        model_id=avatar.model_id)
     frames: Iterator[np.ndarray] = render_frames(avatar, take, resolution=resolution)
     if label:
-        frames = (media.draw_label(frame, label) for frame in frames)
+        frames = (media.draw_label(frame, label, corner=label_position, size=label_size)
+                  for frame in frames)
     metadata = {
         "comment": "AI-generated with Revive",
         "description": f"AI-generated preview of the Revive avatar {avatar.name!r}; not a "
@@ -84,7 +96,9 @@ def render_preview(avatar: Avatar, take: Take, out: Path, *,
         audio = Path(folder) / "audio.wav"
         audio.write_bytes(wav_bytes(take.audio, take.sample_rate))
         media.write_video(frames, out, fps=take.fps, audio_wav=audio, metadata=metadata,
-                          progress=progress, total=take.frame_count)
+                          progress=progress, total=take.frame_count,
+                          finish=lambda video: write_mp4_label(video, machine_label))
+    write_sidecar(out, machine_label)
     elapsed = time.perf_counter() - started
     log.info("Preview %s: %d frames at %dx%d in %.1f s (%.1f ms per frame, encoding included)",
              out, take.frame_count, resolution[0], resolution[1], elapsed,

@@ -1,13 +1,19 @@
-"""A small triangle rasterizer in numpy: which triangle covers each pixel, and where in it.
+"""A triangle rasterizer in numpy: which triangle covers each pixel, and where in it.
 
 Used to bake textures (rasterizing in UV space) and to test visibility (a depth buffer in photo
 space). Pixel (row, col) has its centre at (col + 0.5, row + 0.5).
+
+Triangles are processed in batches of similar bounding-box size: each batch tests every pixel of
+its boxes at once, and the nearest (or latest) triangle per pixel is picked with one sort, so
+a 50k-triangle head rasterizes in well under a second.
 """
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = ["rasterize"]
+
+BATCH_PIXELS = 2_000_000  # candidate pixels tested at once (memory ~ 100 bytes each)
 
 
 def rasterize(points_px: np.ndarray, faces: np.ndarray, size: tuple[int, int],
@@ -30,37 +36,72 @@ def rasterize(points_px: np.ndarray, faces: np.ndarray, size: tuple[int, int],
     zbuffer : np.ndarray [shape=(H, W)] float64, inf where no triangle
     """
     width, height = size
-    face_id = np.full((height, width), -1, dtype=np.int32)
-    bary = np.zeros((height, width, 3), dtype=np.float32)
-    zbuffer = np.full((height, width), np.inf)
-    tri = points_px[faces].astype(np.float64)  # (F, 3, 2)
-    lo = np.clip(np.floor(tri.min(1) - 0.5).astype(int), 0, [width - 1, height - 1])
-    hi = np.clip(np.ceil(tri.max(1) - 0.5).astype(int), 0, [width - 1, height - 1])
-    for f in range(len(faces)):
-        (x0, y0), (x1, y1) = lo[f], hi[f]
-        if x1 < x0 or y1 < y0:
-            continue
-        xs, ys = np.meshgrid(np.arange(x0, x1 + 1) + 0.5, np.arange(y0, y1 + 1) + 0.5)
-        a, b, c = tri[f]
-        det = (b[1] - c[1]) * (a[0] - c[0]) + (c[0] - b[0]) * (a[1] - c[1])
-        if abs(det) < 1e-12:
-            continue
-        w0 = ((b[1] - c[1]) * (xs - c[0]) + (c[0] - b[0]) * (ys - c[1])) / det
-        w1 = ((c[1] - a[1]) * (xs - c[0]) + (a[0] - c[0]) * (ys - c[1])) / det
+    faces = np.asarray(faces, np.int64)
+    tri = np.asarray(points_px, np.float64)[faces]  # (F, 3, 2)
+    lo = np.clip(np.floor(tri.min(1) - 0.5).astype(np.int64), 0, [width - 1, height - 1])
+    hi = np.clip(np.ceil(tri.max(1) - 0.5).astype(np.int64), 0, [width - 1, height - 1])
+    extent = hi - lo + 1  # (F, 2) box width, height
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+    # Skip degenerate triangles and those entirely off the image.
+    inside_image = (tri.max(1) >= 0).all(1) & (tri.min(1)[:, 0] < width) & (tri.min(1)[:, 1] < height)
+    usable = np.flatnonzero((np.abs(det) > 1e-12) & inside_image)
+    order = usable[np.argsort(extent[usable, 0] * extent[usable, 1], kind="stable")]
+    pixel_parts, face_parts, bary_parts, z_parts = [], [], [], []
+    start = 0
+    while start < len(order):
+        box_w, box_h = extent[order[start]]
+        end = start + 1
+        # Grow the batch while its largest box times its count stays under the budget.
+        while end < len(order):
+            w, h = np.maximum(extent[order[end]], (box_w, box_h))
+            if w * h * (end + 1 - start) > BATCH_PIXELS:
+                break
+            box_w, box_h, end = w, h, end + 1
+        batch = order[start:end]
+        start = end
+        xs = lo[batch, 0, None, None] + np.arange(box_w)[None, None, :]  # (B, 1, W)
+        ys = lo[batch, 1, None, None] + np.arange(box_h)[None, :, None]  # (B, H, 1)
+        px, py = xs + 0.5, ys + 0.5
+        ab, bb, cb, d = a[batch], b[batch], c[batch], det[batch]
+
+        def col(v):
+            return v[:, None, None]
+
+        w0 = (col(bb[:, 1] - cb[:, 1]) * (px - col(cb[:, 0]))
+              + col(cb[:, 0] - bb[:, 0]) * (py - col(cb[:, 1]))) / col(d)
+        w1 = (col(cb[:, 1] - ab[:, 1]) * (px - col(cb[:, 0]))
+              + col(ab[:, 0] - cb[:, 0]) * (py - col(cb[:, 1]))) / col(d)
         w2 = 1.0 - w0 - w1
-        inside = (w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6)
-        if not inside.any():
+        hit = ((w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6)
+               & (xs <= col(hi[batch, 0])) & (ys <= col(hi[batch, 1])))
+        which, row, column = np.nonzero(hit)
+        if not len(which):
             continue
-        rows, cols = np.nonzero(inside)
-        rows, cols = rows + y0, cols + x0
-        weights = np.stack([w0[inside], w1[inside], w2[inside]], 1)
-        if depth is not None:
-            z = weights @ depth[faces[f]]
-            nearer = z < zbuffer[rows, cols]
-            rows, cols, weights, z = rows[nearer], cols[nearer], weights[nearer], z[nearer]
-            zbuffer[rows, cols] = z
-        else:
-            zbuffer[rows, cols] = 0.0
-        face_id[rows, cols] = f
-        bary[rows, cols] = weights
-    return face_id, bary, zbuffer
+        weights = np.stack([w0[which, row, column], w1[which, row, column],
+                            w2[which, row, column]], 1)
+        face = batch[which]
+        pixel_parts.append((lo[face, 1] + row) * width + lo[face, 0] + column)
+        face_parts.append(face)
+        bary_parts.append(weights)
+        z_parts.append((weights * depth[faces[face]]).sum(1) if depth is not None
+                       else np.zeros(len(face)))
+    face_id = np.full(height * width, -1, dtype=np.int32)
+    bary = np.zeros((height * width, 3), dtype=np.float32)
+    zbuffer = np.full(height * width, np.inf)
+    if pixel_parts:
+        pixels = np.concatenate(pixel_parts)
+        face = np.concatenate(face_parts)
+        weights = np.concatenate(bary_parts)
+        z = np.concatenate(z_parts)
+        # Per pixel, the winner sorts first: the nearest, or without depth the latest face.
+        key = z if depth is not None else -face.astype(np.float64)
+        order = np.lexsort((key, pixels))
+        first = np.ones(len(order), bool)
+        first[1:] = pixels[order[1:]] != pixels[order[:-1]]
+        win = order[first]
+        face_id[pixels[win]] = face[win]
+        bary[pixels[win]] = weights[win]
+        zbuffer[pixels[win]] = z[win]
+    return (face_id.reshape(height, width), bary.reshape(height, width, 3),
+            zbuffer.reshape(height, width))

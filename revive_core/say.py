@@ -3,21 +3,43 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .animate import animate
+from .cues import write_cues
 from .emotion import EMOTIONS, EmotionLabel, classify
 from .errors import InputError
 from .formats import Avatar, Take, write_take
 from .speech import synthesize
-from .speech_types import Speech
+from .speech_types import Phoneme, Speech, Word
+from .textnorm import normalize
 
 __all__ = ["make_take", "subtitles_srt"]
 
+REST_BEFORE_S = 0.5  # silence before and after generated speech
+REST_AFTER_S = 0.7
 
-def make_take(avatar: Avatar, text: str, out: Path, *, language: str = "auto",
+
+def make_take(avatar: Avatar, text: str | None, out: Path, *, language: str = "auto",
               emotion: str = "auto", intensity: float = 0.6, fps: float = 25.0,
-              seed: int = 0) -> Take:
-    """Speak ``text`` with ``avatar``'s face and write the take to ``out``."""
-    speech = synthesize(text, language=language)
+              seed: int = 0, audio: Path | None = None, transcript: str | None = None) -> Take:
+    """Speak ``text`` with ``avatar``'s face and write the take to ``out``.
+
+    With ``audio`` (a recording of the person), the take follows the recording instead: it is
+    aligned to ``transcript`` (or ``text``; transcribed when both are None) and the mouth
+    follows its phonemes and loudness. Rhubarb mouth cues are written beside the take.
+    """
+    if audio is not None:
+        from .align import align_recording
+
+        speech = align_recording(audio, transcript=transcript if transcript is not None
+                                 else text, language=language)
+        text = speech.text
+    elif text is None:
+        raise InputError("There is nothing to say.", "Give the words with --text, or a "
+                         "recording with --audio.")
+    else:
+        speech = _with_rest(synthesize(normalize(text, language=language), language=language))
     label = _emotion(text, speech.language, emotion, intensity)
     performance = animate(speech, fps=fps, emotion=label, available=avatar.blendshape_names,
                           seed=seed)
@@ -38,9 +60,26 @@ def make_take(avatar: Avatar, text: str, out: Path, *, language: str = "auto",
         avatar={"name": avatar.name, "model": avatar.model_id, "consent": avatar.consent},
         subtitles_srt=subtitles_srt(speech),
         extra={"speech_engine": speech.engine, "blinks_s": performance.blinks_s, "seed": seed},
+        layers={layer: dict(zip(performance.blendshape_names, weights.T))
+                for layer, weights in performance.layers.items()},
     )
     write_take(take, out)
+    write_cues(out, performance.visemes, duration_s=speech.duration_s)
     return take
+
+
+def _with_rest(speech: Speech, *, before_s: float = REST_BEFORE_S,
+               after_s: float = REST_AFTER_S) -> Speech:
+    """Silence around generated speech: the face rests, anticipates the first sound, lets its
+    emotion rise before the words and settle after them."""
+    pad = [np.zeros(int(round(t * speech.sample_rate)), np.int16) for t in (before_s, after_s)]
+    shift = pad[0].size / speech.sample_rate
+    return Speech(audio=np.concatenate([pad[0], speech.audio, pad[1]]),
+                  sample_rate=speech.sample_rate, language=speech.language, text=speech.text,
+                  phonemes=[Phoneme(p.symbol, p.start_s + shift, p.end_s + shift)
+                            for p in speech.phonemes],
+                  words=[Word(w.text, w.start_s + shift, w.end_s + shift) for w in speech.words],
+                  engine=speech.engine)
 
 
 def _emotion(text: str, language: str, emotion: str, intensity: float) -> EmotionLabel:

@@ -25,7 +25,9 @@ Determinism
     text came out slightly different on every call. Each call therefore loads the library
     afresh, initialises it, speaks and unloads it again (about 3 ms), under a lock: the same
     call gives byte-identical audio, in any order and any process. This holds as long as
-    nothing else in the process keeps the same library file loaded.
+    nothing else in the process keeps the same library file loaded. Phoneme times stay
+    identical in any case, but the audio of a voice variant (``f2`` ...) was seen to change
+    slightly after Piper (onnxruntime) had run in the same process.
 
 Licence
     espeak-ng is GPL-3.0-or-later. Revive uses it only as a run-time library installed from its
@@ -34,6 +36,7 @@ Licence
 from __future__ import annotations
 
 import _ctypes
+import collections
 import ctypes
 import re
 import threading
@@ -67,6 +70,7 @@ _INITIALIZE_DONT_EXIT = 0x8000
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PARAM_RATE = 1
+_PARAM_PITCH = 3
 _EVENT_LIST_TERMINATED = 0
 _EVENT_WORD = 1
 _EVENT_PHONEME = 7
@@ -126,7 +130,8 @@ def detect_language(text: str) -> str:
     return "zh" if cjk > 0 and cjk >= len(_NON_CJK_WORD.findall(text)) else "en"
 
 
-def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165) -> Speech:
+def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165, pitch: int = 50,
+               variant: str = "") -> Speech:
     """Speak a text and return the audio with the times of its phonemes and words.
 
     Parameters
@@ -138,6 +143,11 @@ def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165) -> Spe
         as ``"en-US"`` or ``"zh-CN"`` are accepted.
     rate_wpm : int
         Speaking rate in words per minute, 80 to 450.
+    pitch : int
+        Base pitch, 0 to 100 (espeak-ng's scale; 50 is the voice's own).
+    variant : str
+        An espeak-ng voice variant (``"f2"``, ``"m3"``, ``"klatt"`` ...) that changes the
+        voice's timbre; empty for the plain voice.
 
     Returns
     -------
@@ -155,7 +165,13 @@ def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165) -> Spe
         The speech library could not be loaded.
     """
     lang = _check_inputs(text, language, rate_wpm)
-    voice = _VOICES[lang]
+    if not (isinstance(pitch, int) and 0 <= pitch <= 100):
+        raise InputError(f"pitch={pitch!r} must be an integer from 0 to 100.",
+                         "50 is the voice's own.")
+    if variant and not re.fullmatch(r"[a-z0-9_-]{1,20}", variant):
+        raise InputError(f"The voice variant {variant!r} is not a variant name.",
+                         "Use a name such as f2, m3 or klatt, or leave it empty.")
+    voice = _VOICES[lang] + (f"+{variant}" if variant else "")
     with _lock:
         lib = _open_library()
         try:
@@ -164,6 +180,7 @@ def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165) -> Spe
                 raise ReviveError(f"The {voice} voice of the speech library could not be loaded.",
                                   _REINSTALL)
             lib.espeak_SetParameter(_PARAM_RATE, int(rate_wpm), 0)
+            lib.espeak_SetParameter(_PARAM_PITCH, int(pitch), 0)
             _chunks.clear()
             _marks.clear()
             data = text.replace("\x00", " ").encode("utf-8", "replace")  # same length in characters
@@ -207,7 +224,25 @@ def _check_inputs(text: str, language: str, rate_wpm: int) -> str:
                          f"Choose a rate from {lo} to {hi}; 165 is an everyday pace.")
     if not any(ch.isalnum() for ch in text):
         raise _nothing_to_speak()
+    script = _foreign_script(text)
+    if script is not None:
+        raise InputError(f"This text is written in the {script} script; Revive speaks English "
+                         "and Mandarin Chinese only.", "Write the line in English or Chinese.")
     return detect_language(text) if code == "auto" else code
+
+
+def _foreign_script(text: str) -> str | None:
+    """The main script of a text whose letters are mostly neither Latin nor Chinese, else None.
+
+    The voices would spell such letters out one by one ("Cyrillic letter pe ..."). Under a
+    quarter of foreign letters (a name, a symbol) is left to the voice.
+    """
+    scripts = collections.Counter(unicodedata.name(ch, "?").split(" ")[0]
+                                  for ch in text if ch.isalpha())
+    foreign = {s: n for s, n in scripts.items() if s not in ("LATIN", "CJK", "FULLWIDTH")}
+    if 4 * sum(foreign.values()) <= sum(scripts.values()):
+        return None
+    return max(foreign, key=foreign.get).title()
 
 
 def _nothing_to_speak() -> InputError:

@@ -15,6 +15,8 @@ apt_packages=(
 )
 if [ "${1:-}" = "--tests" ]; then
   apt_packages+=(blender python3-numpy)
+  # A human voice with known words (CC-BY-SA 3.0) for `revive bench lipsync`.
+  apt_packages+=(asterisk-core-sounds-en-wav)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -35,7 +37,9 @@ fi
 .venv/bin/python -m pip install -q --upgrade "pip>=23.2"
 # torch first and exactly: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[test]"
+extras="test"
+[ "${1:-}" = "--tests" ] && extras="test,bench"  # bench: evaluation-only extras
+.venv/bin/python -m pip install -q -e ".[$extras]"
 # bpy's wheel carries a cp39 tag that pip check misreads; anything else it reports is real.
 problems=$(.venv/bin/python -m pip check 2>&1 | grep -v "^bpy 5.0.1 is not supported on this platform" || true)
 [ -z "$problems" ] || { echo "$problems"; exit 1; }

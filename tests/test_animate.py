@@ -351,3 +351,51 @@ def test_bad_speech_raises_input_error() -> None:
         animate(Speech(np.zeros((100, 2), np.int16), RATE, "en", ""))
     with pytest.raises(InputError):
         animate(Speech(np.zeros(1000, np.int16), RATE, "en", "", [Phoneme("a", 0.3, 0.1)]))
+
+
+# Mouth cues (Rhubarb) --------------------------------------------------------------------------
+
+def test_mouth_cues_cover_the_audio_with_rhubarb_shapes(tmp_path) -> None:
+    import json
+
+    from revive_core.cues import RHUBARB_SHAPES, VISEME_TO_RHUBARB, cues_tsv, mouth_cues, write_cues
+
+    assert set(VISEME_TO_RHUBARB) == set(VISEMES)
+    assert set(VISEME_TO_RHUBARB.values()) <= set(RHUBARB_SHAPES)
+    speech = make_speech(CLOSURE_SPEECH)
+    perf = animate(speech)
+    cues = mouth_cues(perf.visemes, duration_s=speech.duration_s)
+    assert cues[0] == {"start": 0.0, "end": 0.5, "value": "X"}  # silence before the speech
+    assert [c["value"] for c in cues[1:10]] == ["D", "A", "D", "A", "D", "A", "B", "A", "E"]
+    for a, b in zip(cues, cues[1:]):
+        assert a["end"] == b["start"] and a["value"] != b["value"]
+    assert cues[-1]["value"] == "X" and cues[-1]["end"] == round(speech.duration_s, 2)
+    lines = cues_tsv(cues).splitlines()
+    assert lines[0] == "0.00\tX" and lines[-1] == f"{speech.duration_s:.2f}\tX"
+    written = write_cues(tmp_path, perf.visemes, duration_s=speech.duration_s)
+    document = json.loads(written[1].read_text())
+    assert document["metadata"]["duration"] == round(speech.duration_s, 2)
+    assert document["mouthCues"] == cues
+
+
+def test_mouth_cues_of_nothing_are_one_rest_cue() -> None:
+    from revive_core.cues import mouth_cues
+
+    assert mouth_cues([], duration_s=1.234) == [{"start": 0.0, "end": 1.23, "value": "X"}]
+
+
+def test_the_head_breathes_at_rest_and_not_while_speaking(monkeypatch) -> None:
+    import revive_core.animate as animate_module
+
+    quiet = make_speech([("m", 0.1), ("a", 0.3)], start_s=12.0, tail_s=8.0)  # rests 12 s first
+    speaking = babble(20.0)
+    with_breath = [animate(s).head_rotation_deg[:, 0] for s in (quiet, speaking)]
+    monkeypatch.setattr(animate_module, "BREATH_DEG", 0.0)
+    without = [animate(s).head_rotation_deg[:, 0] for s in (quiet, speaking)]
+    lift = (without[0] - with_breath[0])[: 10 * 25]  # pitch up (negative) on each breath in
+    assert lift.min() > -1e-6 and 0.5 < lift.max() <= 0.61
+    spectrum = np.abs(np.fft.rfft(lift - lift.mean()))
+    freqs = np.fft.rfftfreq(lift.size, 1 / 25.0)
+    assert 0.19 <= freqs[np.argmax(spectrum)] <= 0.31  # 12-18 breaths a minute
+    middle = slice(5 * 25, 15 * 25)
+    assert np.abs(without[1] - with_breath[1])[middle].max() < 0.1  # hardly while speaking

@@ -28,7 +28,7 @@ CONSENT = parse_consent("Test Runner, self, 2026-01-01")
 @pytest.fixture(scope="module")
 def sample_avatar(tmp_path_factory):
     out = tmp_path_factory.mktemp("build") / "avatar"
-    build_avatar([SAMPLE], out, consent=CONSENT, name="Sample")
+    build_avatar([SAMPLE], out, consent=CONSENT, name="Sample", texture_method="blur")
     return out
 
 
@@ -112,6 +112,15 @@ def test_consent_must_be_complete(consent):
 def _revive(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "revive_core.cli", *args], capture_output=True,
                           text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_build_with_a_model_not_installed_says_how_to_install_it(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "revive_core.cli", "build", str(SAMPLE), "--out", str(tmp_path / "a"),
+         "--consent", "A, b, 2026-01-01", "--model", "ict"], capture_output=True, text=True,
+        cwd=ROOT, env={**os.environ, "REVIVE_MODELS": str(tmp_path / "models")})
+    assert result.returncode == 2 and "revive model import-ict" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "a").exists()
 
 
 def test_build_without_consent_refuses_kindly(tmp_path):

@@ -122,7 +122,7 @@ def test_render_preview_writes_a_labelled_video(tmp_path, tiny_avatar, tiny_take
     assert abs(info["duration_s"] - tiny_take.duration_s) <= 1.0 / tiny_take.fps
     assert "AI-generated" in info["tags"]["comment"]
     assert "AI-generated" in info["tags"]["description"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["preview.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preview.label.json", "preview.mp4"]
 
 
 def first_frame(path, width: int, height: int) -> np.ndarray:

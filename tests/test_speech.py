@@ -180,3 +180,15 @@ def test_missing_library_is_a_revive_error(monkeypatch):
 )
 def test_detect_language(text, expected):
     assert detect_language(text) == expected
+
+
+def test_pitch_and_voice_variant_change_the_voice_not_the_phonemes():
+    plain = synthesize("We will always remember you.")
+    other = synthesize("We will always remember you.", pitch=80, variant="f2")
+    assert other.engine.endswith("(en-us+f2)")
+    assert [p.symbol for p in other.phonemes] == [p.symbol for p in plain.phonemes]
+    assert other.audio.tobytes() != plain.audio.tobytes()
+    with pytest.raises(InputError):
+        synthesize("Hello", pitch=120)
+    with pytest.raises(InputError):
+        synthesize("Hello", variant="../../etc")

@@ -14,6 +14,7 @@ import shutil
 import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -25,6 +26,9 @@ from .errors import FormatError
 MAX_NPZ_BYTES = 2 * 1024**3
 MAX_JSON_BYTES = 256 * 1024**2
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What zipfile raises for damaged, truncated, encrypted or oddly compressed archives.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
+               NotImplementedError)
 
 
 @contextlib.contextmanager
@@ -118,7 +122,7 @@ class Source:
     def _open_zip(self) -> None:
         try:
             self._zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except _ZIP_ERRORS as exc:
             raise FormatError(f"{self.path} is not a readable {self.kind} folder or zip ({exc}).",
                               f"Pass the {self.kind.lower()} folder itself, or a zip of it.") from None
         names = self._zip.namelist()
@@ -151,13 +155,18 @@ class Source:
                               "The file is damaged or not a Revive file.")
         if self._zip is None:
             return (self.path / name).read_bytes()
-        return self._zip.read(self._prefix + name)
+        try:
+            return self._zip.read(self._prefix + name)
+        except _ZIP_ERRORS as exc:
+            raise FormatError(f"{self.path}: {name} can't be read from the zip "
+                              f"({exc or type(exc).__name__}).",
+                              "The zip is damaged or encrypted; zip the folder again.") from None
 
     def json(self, name: str, expected_format: str, supported_version: int) -> dict[str, Any]:
         raw = self.read(name, MAX_JSON_BYTES)
         try:
             document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # deep nesting: recursion
             raise FormatError(f"{self.path}: {name} is not valid JSON ({exc}).",
                               "The file is damaged; write it again with Revive.") from None
         if not isinstance(document, dict):
@@ -200,6 +209,9 @@ class Source:
             if key not in arrays:
                 raise FormatError(f"{self.path}: {name} has no array {key!r}.")
             array = arrays[key]
+            if not isinstance(array, np.ndarray):  # numpy hands back a damaged member's bytes
+                raise FormatError(f"{self.path}: {name}:{key} is not a readable array.",
+                                  "The file is damaged; write it again with Revive.")
             if array.dtype.kind not in kinds or array.ndim != ndim:
                 raise FormatError(f"{self.path}: {name}:{key} has dtype {array.dtype} and "
                                   f"{array.ndim} dimensions; expected kind {kinds!r} and {ndim}.")

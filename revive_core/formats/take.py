@@ -5,7 +5,10 @@ Files:
                 was made for (name and consent reference), segments (phonemes, visemes, words,
                 emotions, each with start_s/end_s), per-frame channels: "blendshapes" (name ->
                 list of weights 0..1), "head_rotation_deg" (frame -> [pitch, yaw, roll]) and
-                "gaze_deg" (frame -> [yaw, pitch]), and the audio's sample rate and duration
+                "gaze_deg" (frame -> [yaw, pitch]), and the audio's sample rate and duration;
+                optionally "layers": the blendshapes split into the layers that made them
+                ("mouth", "emotion", "blinks": name -> list of weights), whose sum per name,
+                clipped to 0..1, is the combined curve (editors keep them as separate tracks)
     audio.wav   16-bit PCM mono
     take.srt    optional subtitles
 """
@@ -22,13 +25,15 @@ import numpy as np
 from .errors import FormatError
 from .storage import Source, atomic_directory, dumps_json, finite_number, require
 
-__all__ = ["TAKE_FORMAT", "TAKE_VERSION", "Take", "read_take", "write_take", "wav_bytes"]
+__all__ = ["TAKE_FORMAT", "TAKE_LAYERS", "TAKE_VERSION", "Take", "read_take", "write_take",
+           "wav_bytes"]
 
 TAKE_FORMAT = "revive.take"
 TAKE_VERSION = 1
 MAX_FRAMES = 360_000  # four hours at 25 fps
 MAX_AUDIO_BYTES = 2 * 1024**3
 SEGMENT_KINDS = ("phonemes", "visemes", "words", "emotions")
+TAKE_LAYERS = ("mouth", "emotion", "blinks")  # the layers Revive writes; readers keep any
 
 
 @dataclass
@@ -48,6 +53,8 @@ class Take:
     avatar: dict[str, Any] = field(default_factory=dict)  # name and consent of the avatar
     subtitles_srt: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Optional: layer -> blendshape name -> (N,) float32 weights (see TAKE_LAYERS)
+    layers: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def frame_count(self) -> int:
@@ -98,6 +105,9 @@ def write_take(take: Take, folder: Path) -> Path:
         "files": files,
         "extra": take.extra,
     }
+    if take.layers:
+        document["layers"] = {layer: {name: _rounded(values) for name, values in curves.items()}
+                              for layer, curves in take.layers.items()}
     with atomic_directory(Path(folder)) as tmp:
         (tmp / "take.json").write_bytes(dumps_json(document))
         (tmp / "audio.wav").write_bytes(wav_bytes(take.audio, take.sample_rate))
@@ -125,6 +135,7 @@ def read_take(path: Path) -> Take:
     for i, name in enumerate(names):
         blendshapes[:, i] = _frames(channels[name], count, (), where, f"blendshape {name!r}")
     head = _frames(doc.get("head_rotation_deg"), count, (3,), where, "head_rotation_deg")
+    layers = _layers(doc.get("layers") or {}, count, where)
     gaze = _frames(doc.get("gaze_deg"), count, (2,), where, "gaze_deg")
     segments = doc.get("segments") or {}
     require(isinstance(segments, dict) and all(
@@ -143,7 +154,8 @@ def read_take(path: Path) -> Take:
                 blendshape_names=names, blendshapes=blendshapes, head_rotation_deg=head,
                 gaze_deg=gaze, audio=audio, sample_rate=rate,
                 segments={k: list(segments.get(k, [])) for k in SEGMENT_KINDS},
-                avatar=doc.get("avatar") or {}, subtitles_srt=subtitles, extra=doc.get("extra") or {})
+                avatar=doc.get("avatar") or {}, subtitles_srt=subtitles, extra=doc.get("extra") or {},
+                layers=layers)
     _check(take, source.path)
     return take
 
@@ -163,17 +175,28 @@ def _frames(values: Any, count: int, tail: tuple[int, ...], where: Path, what: s
     return array
 
 
+def _layers(layers: Any, count: int, where: Path) -> dict[str, dict[str, np.ndarray]]:
+    require(isinstance(layers, dict) and all(isinstance(c, dict) for c in layers.values()),
+            where, "'layers' must map layer names to {blendshape name: per-frame list}.")
+    return {layer: {name: _frames(values, count, (), where, f"layer {layer!r} {name!r}")
+                    for name, values in curves.items()}
+            for layer, curves in layers.items()}
+
+
 def _read_wav(source: Source) -> tuple[np.ndarray, int]:
     raw = source.read("audio.wav", MAX_AUDIO_BYTES)
     try:
         with wave.open(io.BytesIO(raw)) as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             frames = w.readframes(w.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise FormatError(f"{source.path}: audio.wav is not a readable WAV file ({exc}).",
+    except (wave.Error, EOFError, RuntimeError, ValueError, OverflowError) as exc:
+        # The wave module raises all of these for damaged headers and chunk sizes.
+        raise FormatError(f"{source.path}: audio.wav is not a readable WAV file "
+                          f"({exc or type(exc).__name__}).",
                           "Write the take again with Revive.") from None
     require(channels == 1 and width == 2 and 8000 <= rate <= 192000, source.path / "audio.wav",
             "must be 16-bit mono PCM at 8-192 kHz.")
+    frames = frames[:len(frames) // 2 * 2]  # a truncated file can end in half a sample
     return np.frombuffer(frames, dtype="<i2").astype(np.int16), rate
 
 

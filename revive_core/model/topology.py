@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["LANDMARKS", "mediapipe_triangles", "boundary_loops", "GROUPS"]
+__all__ = ["LANDMARKS", "mediapipe_triangles", "boundary_loops", "GROUPS", "IBUG_FROM_MEDIAPIPE"]
 
 LANDMARKS = 478  # 468 face points + 10 iris points (refine_landmarks=True)
 FACE_POINTS = 468
@@ -44,6 +44,19 @@ GROUPS: dict[str, tuple[int, ...]] = {
     "face_left_edge": (454, 356, 323, 361),
     "face_right_edge": (234, 127, 93, 132),
 }
+
+# The 68 iBUG / Multi-PIE points as mediapipe landmarks, chosen by what each point marks (jaw
+# line from the subject's right ear to the left, brows, nose bridge and base, eyes from the
+# outer corner, lips from the right corner). Jaw points are the face outline's at similar
+# heights; in photos they follow the silhouette, so they agree only roughly.
+IBUG_FROM_MEDIAPIPE: tuple[int, ...] = (
+    127, 234, 93, 132, 58, 172, 150, 176, 152, 400, 379, 397, 288, 361, 323, 454, 356,  # jaw
+    70, 63, 105, 66, 107, 336, 296, 334, 293, 300,  # brows
+    168, 197, 5, 4, 98, 97, 2, 326, 327,  # nose
+    33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380,  # eyes
+    61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181,  # outer lips
+    78, 82, 13, 312, 308, 317, 14, 87,  # inner lips
+)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,181 @@
+"""The head: a Revive avatar as a Blender mesh with ARKit-named shape keys, materials and rig.
+
+Axes: Revive's formats use glTF's axes (+Y up, the face looks toward +Z, metres); Blender is
+Z-up, so every point is converted with (x, y, z) -> (x, -z, y) and the face looks toward -Y.
+
+Functions
+---------
+import_avatar   build the mesh under a "Revive Head" pivot: shape keys, region vertex groups and
+                materials, the face controls, and (when the avatar has a portrait) the photo's
+                projection UVs and the portrait expression
+find_head       the Revive head mesh belonging to an object (itself, its child or its parent)
+head_pivot      the pivot a head turns about (the object head motion is keyed on)
+to_blender      points from Revive's axes to Blender's
+"""
+from __future__ import annotations
+
+import json
+
+import bpy
+import numpy as np
+from mathutils import Matrix, Vector
+
+from . import materials, portrait, rig
+from .revive_formats import Avatar, ReviveError
+
+__all__ = ["PIVOT_NAME", "PROP_AVATAR", "find_head", "head_pivot", "import_avatar",
+           "to_blender"]
+
+PIVOT_NAME = "Revive Head"
+PIVOT_DROP = 0.4  # the neck pivot: the centroid lowered by this share of the head's height
+PROP_AVATAR = "revive_avatar"  # marks what Revive made, so a second call replaces, not stacks
+
+
+def to_blender(points: np.ndarray) -> np.ndarray:
+    """Convert points from Revive's axes (+Y up, face toward +Z) to Blender's (+Z up).
+
+    Parameters
+    ----------
+    points : np.ndarray [shape=(..., 3)]
+        Points or offsets in metres, glTF axes.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., 3), dtype=float32]
+        The same points with (x, y, z) -> (x, -z, y).
+    """
+    points = np.asarray(points, dtype=np.float32)
+    return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
+
+
+def import_avatar(avatar: Avatar, *, name: str | None = None,
+                  scene: bpy.types.Scene | None = None) -> bpy.types.Object:
+    """Build ``avatar`` as a textured mesh with one shape key per blendshape.
+
+    The mesh is parented to an empty named "Revive Head" placed near the neck (the centroid
+    lowered by 40 % of the mesh's height), the pivot that head motion rotates. Beside it, the
+    "Revive Face Controls" hold one slider per shape key, which drive the keys.
+
+    Parameters
+    ----------
+    avatar : Avatar
+        The head to build (read with ``read_avatar``).
+    name : str, optional
+        Name of the mesh object; the avatar's name by default.
+    scene : bpy.types.Scene, optional
+        Scene to link the objects into; the context's scene by default.
+
+    Returns
+    -------
+    bpy.types.Object
+        The mesh object: shape keys "Basis" plus the avatar's ARKit names (and "Portrait
+        expression" when the avatar has a portrait), skin / eye / teeth / mouth materials by
+        region, vertex groups named as the regions, and custom properties ``revive_avatar``
+        (the avatar's name), ``revive_model`` and ``revive_consent`` (the consent record as
+        JSON).
+    """
+    scene = scene or bpy.context.scene
+    name = name or avatar.name or "Revive avatar"
+    vertices = to_blender(avatar.vertices_m)
+    faces = np.asarray(avatar.faces, dtype=np.int32)
+    v, f = vertices.shape[0], faces.shape[0]
+
+    # Mesh: vertices, one loop per triangle corner, triangles.
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(v)
+    mesh.vertices.foreach_set("co", vertices.ravel())
+    mesh.loops.add(3 * f)
+    mesh.loops.foreach_set("vertex_index", faces.ravel())
+    mesh.polygons.add(f)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * f, 3, dtype=np.int32))
+    if not mesh.polygons[0].bl_rna.properties["loop_total"].is_readonly:  # Blender < 4.0
+        mesh.polygons.foreach_set("loop_total", np.full(f, 3, dtype=np.int32))
+    uv_layer = mesh.uv_layers.new(name="UVMap")
+    uvs = np.asarray(avatar.uvs, dtype=np.float32)[np.asarray(avatar.uv_faces).ravel()]
+    uv_layer.data.foreach_set("uv", uvs.ravel())
+    mesh.update(calc_edges=True)
+    mesh.validate(clean_customdata=False)
+    if hasattr(mesh, "shade_smooth"):
+        mesh.shade_smooth()
+    else:
+        mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
+    if len(mesh.vertices) != v:
+        raise ReviveError(f"The avatar {avatar.name!r} has a mesh Blender could not build "
+                          f"({v} vertices became {len(mesh.vertices)}).",
+                          "Write the avatar again with Revive.")
+    materials.assign_materials(mesh, avatar, name)
+
+    obj = bpy.data.objects.new(name, mesh)
+    scene.collection.objects.link(obj)
+
+    # Shape keys: the neutral head, then each blendshape as an absolute shape.
+    obj.shape_key_add(name="Basis", from_mix=False)
+    deltas = to_blender(avatar.blendshape_deltas_m)
+    for k, shape_name in enumerate(avatar.blendshape_names):
+        key_block = obj.shape_key_add(name=shape_name, from_mix=False)
+        key_block.data.foreach_set("co", (vertices + deltas[k]).ravel())
+        key_block.slider_min, key_block.slider_max = 0.0, 1.0
+        key_block.value = 0.0
+    mesh.shape_keys.name = f"{name} shapes"
+
+    # The pivot the head turns about: near the neck, the centroid lowered by 40 % of the
+    # height (as in revive_core.preview, so previews and renders move alike).
+    low, high = vertices.min(axis=0), vertices.max(axis=0)
+    centroid = vertices.mean(axis=0, dtype=np.float64)
+    pivot_at = Vector((centroid[0], centroid[1], centroid[2] - PIVOT_DROP * (high[2] - low[2])))
+    pivot = bpy.data.objects.new(PIVOT_NAME, None)
+    pivot.empty_display_type = "SPHERE"
+    pivot.empty_display_size = 0.02 + 0.1 * float(high[2] - low[2])
+    pivot.location = pivot_at
+    pivot.rotation_mode = "YXZ"
+    pivot[PROP_AVATAR] = avatar.name
+    scene.collection.objects.link(pivot)
+    obj.parent = pivot
+    obj.matrix_parent_inverse = Matrix.Translation(-pivot_at)
+
+    obj[PROP_AVATAR] = avatar.name
+    obj["revive_model"] = avatar.model_id
+    obj["revive_consent"] = json.dumps(avatar.consent, ensure_ascii=False, sort_keys=True)
+    obj["revive_vertex_count"] = v
+    # Regions as vertex groups (for artists), and the face's bounds for framing.
+    regions = np.asarray(avatar.vertex_regions)
+    for index, region in enumerate(avatar.region_names):
+        members = np.flatnonzero(regions == index)
+        if members.size:
+            obj.vertex_groups.new(name=region).add(members.tolist(), 1.0, "REPLACE")
+    face = vertices
+    if "face" in avatar.region_names:
+        mask = regions == avatar.region_names.index("face")
+        if mask.sum() >= 3:
+            face = vertices[mask]
+    obj["revive_face_bounds"] = [float(x) for x in (*face.min(axis=0), *face.max(axis=0))]
+    if isinstance(avatar.extra.get("lighting"), dict):  # the photo's light, for the stage
+        obj["revive_lighting"] = json.dumps(avatar.extra["lighting"])
+
+    if avatar.portrait is not None and avatar.portrait_png is not None:
+        portrait.prepare_head(obj, avatar)
+    rig.add_face_controls(obj, pivot)
+    return obj
+
+
+def find_head(obj: bpy.types.Object | None) -> bpy.types.Object | None:
+    """The Revive head mesh for ``obj``: itself, its Revive parent's mesh, or its mesh child.
+
+    The pivot, the face controls and the head itself all lead to the head.
+    """
+    if obj is None:
+        return None
+    if obj.type == "MESH" and PROP_AVATAR in obj and obj.data.shape_keys is not None:
+        return obj
+    if obj.parent is not None and PROP_AVATAR in obj.parent:
+        return find_head(obj.parent)
+    for child in obj.children:
+        if child.type == "MESH" and PROP_AVATAR in child:
+            return child
+    return None
+
+
+def head_pivot(head: bpy.types.Object) -> bpy.types.Object:
+    """The object that turns the head: its "Revive Head" pivot, else the mesh itself."""
+    parent = head.parent
+    return parent if (parent is not None and PROP_AVATAR in parent) else head

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure a stage against known truth and print a table."""

@@ -1,0 +1,24 @@
+"""Persona: a person's own messages, indexed so that Revive can answer the way they wrote.
+
+Modules
+    history     read chat exports, tables and letters into messages (encodings, folders)
+    importers   one reader per format (WhatsApp, WeChat text and CSV, CSV, JSON, JSONL, text)
+    style       how the person writes (length, phrases, address, emoji, punctuation, languages)
+    build       pick the person's lines, pair them with what they answered, embed them
+    store       the Persona folder format (persona.json + index.npz + blocklist)
+    guardrails  never claim to be alive or the person; respect the family's blocklist
+    llm         a local language model plugged in by path
+    chat        candidate replies with the real lines they drew on
+    cli         ``revive persona import`` and ``revive chat``
+"""
+from __future__ import annotations
+
+from .build import build_persona, find_speaker
+from .chat import Reply, SourceLine, chat
+from .history import History, Message, read_history
+from .store import Persona, read_persona, write_persona
+from .style import Style, describe_style, style_summary
+
+__all__ = ["History", "Message", "Persona", "Reply", "SourceLine", "Style", "build_persona",
+           "chat", "describe_style", "find_speaker", "read_history", "read_persona",
+           "style_summary", "write_persona"]

@@ -1,0 +1,140 @@
+"""Textures of their own for the eyes, teeth, gums, mouth interior and lashes.
+
+A photo shows these badly (lids, shadows, reflections, a closed mouth), and they move against
+the skin in animation, so they are painted: an iris with radial fibres, a dark limbal ring and a
+pupil on an off-white sclera; ivory teeth; pink gums; a dark red mouth interior. The iris takes
+its colour from the photos where they saw it well, else a common brown. Regions are recognised
+by name (``eye``, ``iris``, ``sclera``, ``teeth``, ``gum``, ``tongue``, ``mouth``, ``lash``);
+anything else is skin.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["region_kinds", "paint_parts", "MOUTH_INTERIOR_RGB", "PART_KINDS"]
+
+MOUTH_INTERIOR_RGB = (92, 34, 38)
+PART_KINDS = ("skin", "eye", "teeth", "gums", "mouth", "lashes")
+IRIS_RADIUS_M = 0.0059
+PUPIL_RADIUS_M = 0.0021
+DEFAULT_IRIS = np.array([0.36, 0.22, 0.12])  # brown, the commonest iris colour (sRGB 0..1)
+SCLERA = np.array([0.93, 0.90, 0.86])
+TEETH = np.array([0.90, 0.86, 0.76])
+GUMS = np.array([0.76, 0.40, 0.42])
+LASHES = np.array([0.08, 0.06, 0.05])
+
+
+def region_kinds(region_names: list[str]) -> list[str]:
+    """The kind (one of PART_KINDS) of each named region."""
+    kinds = []
+    for name in (n.lower() for n in region_names):
+        if "lash" in name:
+            kinds.append("lashes")
+        elif "teeth" in name or "tooth" in name:
+            kinds.append("teeth")
+        elif "gum" in name or "tongue" in name:
+            kinds.append("gums")
+        elif "mouth" in name or "socket" in name or "interior" in name:
+            kinds.append("mouth")
+        elif "iris" in name or "sclera" in name or "eyeball" in name or name.startswith("eye"):
+            kinds.append("eye")
+        else:
+            kinds.append("skin")
+    return kinds
+
+
+def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_region: np.ndarray,
+                region_names: list[str], points_m: np.ndarray, seen: np.ndarray,
+                *, seed: int = 0) -> np.ndarray:
+    """Paint every non-skin region of ``albedo`` in place and return it.
+
+    Parameters
+    ----------
+    albedo : np.ndarray [shape=(S, S, 3)]
+        sRGB-encoded 0..1; the photos' colours where ``seen``.
+    rows, cols : np.ndarray [shape=(N,)]
+        The covered texels.
+    texel_region : np.ndarray [shape=(N,)]
+        Region index of each covered texel.
+    region_names : list of str
+    points_m : np.ndarray [shape=(N, 3)]
+        Each texel's point on the rest shape (metres, +Y up, face toward +Z).
+    seen : np.ndarray [shape=(N,)] bool
+        Texels the photos saw well (used for the iris colour).
+    seed : int
+        Seeds the fibres and grain.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = region_kinds(region_names)
+    grain = rng.normal(0.0, 1.0, len(rows))
+    # An eye may be several regions (sclera, iris, pupil): paint each eye as one.
+    parts: dict[tuple[str, str], list[int]] = {}
+    for region, (name, kind) in enumerate(zip(region_names, kinds)):
+        side = next((s for s in ("left", "right") if s in name.lower()), name)
+        parts.setdefault((kind, side if kind == "eye" else name), []).append(region)
+    for (kind, _), regions in parts.items():
+        texels = np.flatnonzero(np.isin(texel_region, regions))
+        if kind == "skin" or len(texels) == 0:
+            continue
+        p = points_m[texels]
+        if kind == "eye":
+            centre = _eye_centre(points_m, texel_region, regions, region_names)
+            colours = _eye(p, centre, albedo[rows[texels], cols[texels]], seen[texels], rng)
+        elif kind == "teeth":
+            colours = TEETH * (1.0 + 0.03 * grain[texels])[:, None]
+        elif kind == "gums":
+            colours = GUMS * (1.0 + 0.05 * grain[texels])[:, None]
+        elif kind == "lashes":
+            colours = np.broadcast_to(LASHES, (len(texels), 3))
+        else:  # mouth interior: darker further in
+            depth = (p[:, 2].max() - p[:, 2]) / max(np.ptp(p[:, 2]), 1e-6)
+            colours = np.asarray(MOUTH_INTERIOR_RGB) / 255.0 * (1.0 - 0.5 * depth)[:, None]
+        albedo[rows[texels], cols[texels]] = np.clip(colours, 0.0, 1.0)
+    return albedo
+
+
+def _eye_centre(points: np.ndarray, texel_region: np.ndarray, regions: list[int],
+                names: list[str]) -> np.ndarray:
+    """(x, y) of an eye's gaze axis: the middle of its pupil, else iris, else of the whole eye."""
+    for part in ("pupil", "iris"):
+        named = [r for r in regions if part in names[r].lower()]
+        inside = np.isin(texel_region, named)
+        if inside.sum() >= 3:
+            return points[inside, :2].mean(0)
+    return points[np.isin(texel_region, regions), :2].mean(0)
+
+
+def _eye(points: np.ndarray, centre: np.ndarray, photo: np.ndarray, seen: np.ndarray,
+         rng) -> np.ndarray:
+    """Colours (N, 3) of one eye's texels: pupil, iris with fibres, limbal ring, sclera.
+
+    ``centre`` is the (x, y) of the eye's gaze axis; the eye looks toward +Z.
+    """
+    offset = points[:, :2] - centre
+    radius = np.hypot(offset[:, 0], offset[:, 1])
+    front = points[:, 2] >= points[:, 2].max() - 0.006  # the visible cap of an eyeball
+    iris_colour = _iris_colour(photo, seen & front & (radius > 1.5 * PUPIL_RADIUS_M)
+                               & (radius < 0.9 * IRIS_RADIUS_M))
+    angle = np.arctan2(offset[:, 1], offset[:, 0])
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    fibres = (np.sin(37 * angle + phases[0]) + 0.6 * np.sin(71 * angle + phases[1])
+              + 0.4 * np.sin(113 * angle + phases[2])) / 2.0
+    t = np.clip(radius / IRIS_RADIUS_M, 0, 1)
+    iris = iris_colour * (0.8 + 0.2 * fibres + 0.15 * t)[:, None]
+    iris *= np.where(t > 0.85, 0.55, 1.0)[:, None]  # the limbal ring
+    sclera = SCLERA - np.clip((radius - IRIS_RADIUS_M) / 0.012, 0, 1)[:, None] * [0.02, 0.10, 0.12]
+    colours = np.where((front & (radius < IRIS_RADIUS_M))[:, None], iris, sclera)
+    colours[front & (radius < PUPIL_RADIUS_M)] = 0.03
+    return colours
+
+
+def _iris_colour(photo: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """The median colour of well-seen iris texels, kept within plausible iris colours."""
+    if usable.sum() < 20:
+        return DEFAULT_IRIS
+    colour = np.median(photo[usable], axis=0)
+    hsv = cv2.cvtColor(colour.reshape(1, 1, 3).astype(np.float32), cv2.COLOR_RGB2HSV)[0, 0]
+    hsv[1] = min(hsv[1], 0.7)
+    hsv[2] = float(np.clip(hsv[2], 0.12, 0.65))
+    return cv2.cvtColor(hsv.reshape(1, 1, 3), cv2.COLOR_HSV2RGB)[0, 0].astype(np.float64)

@@ -1,0 +1,375 @@
+"""Tests of revive_core.texture: projection, lighting removal, fusion, fills, painted parts,
+old-photo colour, the completion GAN and its weights, and whole bakes of a rendered head."""
+from __future__ import annotations
+
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from revive_core.bench.texture import Light, TexturedRenderer
+from revive_core.camera import Camera
+from revive_core.errors import InputError
+from revive_core.texture import (CompletionSettings, PhotoView, bake_texture, load_generator,
+                                 save_generator)
+from revive_core.texture.complete import Generator, complete_texture, symmetric_fill
+from revive_core.texture.fuse import (blend_views, equalise_colours, fill_unseen, pull_push,
+                                      surface_fill)
+from revive_core.texture.light import delight, estimate_lighting, sh_basis
+from revive_core.texture.parts import paint_parts, region_kinds
+from revive_core.texture.project import sample_view
+from revive_core.texture.tone import colourise, is_monochrome, linear_to_srgb, srgb_to_linear
+from revive_core.texture.uv import mirror_texels, uv_layout
+
+SKIN = np.array([0.78, 0.57, 0.46])  # sRGB 0..1
+KEY = np.array([0.5, 0.35, 0.8]) / np.linalg.norm([0.5, 0.35, 0.8])
+PHOTO = 256
+
+
+def _light() -> Light:
+    """Ambient 0.3 plus a key light, exposed so the brightest shading is 1."""
+    return Light(0.3, KEY[None], np.array([0.7]))
+
+
+def _camera(yaw_deg: float = 0.0) -> Camera:
+    from scipy.spatial.transform import Rotation
+
+    return Camera.for_photo(PHOTO, PHOTO).posed(
+        Rotation.from_euler("y", yaw_deg, degrees=True).as_rotvec(), (0.0, 0.0, -0.7))
+
+
+def _unit_sphere_points(count: int, seed: int = 0) -> np.ndarray:
+    points = np.random.default_rng(seed).normal(size=(count, 3))
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+SKIN_ROWS = slice(0, 70)  # the texture's rows that are plain skin (the collar is below)
+
+
+@pytest.fixture(scope="module")
+def rendered(avatar_builder):
+    """The test head painted skin with a blue collar, rendered from the front under ``_light``."""
+    avatar = avatar_builder(rings=28, segments=48)
+    albedo = np.broadcast_to(SKIN, (128, 128, 3)).copy()
+    albedo[80:96] = [0.35, 0.45, 0.85]  # a colour photo has more than one hue
+    with TexturedRenderer(PHOTO, PHOTO) as renderer:
+        image, _ = renderer.render(avatar.vertices_m, avatar, albedo, _camera(), _light())
+    return avatar, image
+
+
+def _bake(avatar, image, method: str, **options):
+    regions = np.zeros(len(avatar.faces), int)
+    view = PhotoView(image, _camera(), avatar.vertices_m.astype(np.float64))
+    return bake_texture(avatar.faces, avatar.uvs, avatar.uv_faces, regions, [view], size=128,
+                        method=method, **options)
+
+
+# -- uv --------------------------------------------------------------------------------------
+
+def test_texels_lie_on_the_mesh_and_mirror_across_x(tiny_avatar):
+    layout = uv_layout(tiny_avatar.uvs, tiny_avatar.uv_faces, 64)
+    points = layout.points(tiny_avatar.vertices_m.astype(np.float64), tiny_avatar.faces)
+    assert layout.covered.sum() == len(points) > 0.8 * 64 * 64
+    # The egg: (x / 0.09)^2 + (y / 0.12)^2 + (z / 0.09)^2 = 1 at the vertices, a little less
+    # inside the flat triangles.
+    radius = np.linalg.norm(points / [0.09, 0.12, 0.09], axis=1)
+    assert radius.max() <= 1.0 + 1e-6 and radius.min() > 0.9
+    mirror = mirror_texels(points, np.ones(len(points), bool))
+    found = mirror >= 0
+    assert found.mean() > 0.95
+    assert np.abs(points[mirror[found], 0] + points[found, 0]).max() < 0.004
+
+
+def test_overlapping_uv_islands_go_to_the_front_most_surface():
+    # Two triangles on the same UV island: a back one (z = -1) listed last, a front one (z = 0).
+    vertices = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, -1], [1, 0, -1], [0, 1, -1]],
+                        float)
+    faces = np.array([[0, 1, 2], [3, 4, 5]])
+    uvs = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    uv_faces = np.array([[0, 1, 2], [0, 1, 2]])
+    assert (uv_layout(uvs, uv_faces, 16).faces == 1).all()  # without geometry: the last one
+    layout = uv_layout(uvs, uv_faces, 16, faces=faces, vertices_m=vertices)
+    assert len(layout.faces) > 50 and (layout.faces == 0).all()
+
+
+# -- light -----------------------------------------------------------------------------------
+
+def test_lighting_is_recovered_despite_darker_lips_and_brows():
+    normals = _unit_sphere_points(6000)
+    normals = normals[normals[:, 2] > -0.2]  # what one photo sees: the front and a bit more
+    shading = _light().shading(normals)
+    albedo = np.full(len(normals), 0.5)
+    albedo[:300] = 0.2  # lips and brows: darker, not a shadow
+    lighting = estimate_lighting(albedo * shading, normals, np.ones(len(normals)), np.eye(3))
+    estimated = lighting.shading(normals)
+    skin = slice(300, None)
+    assert np.abs(estimated[skin] - shading[skin]).max() < 0.08
+    recovered, trust = delight(np.repeat((albedo * shading)[:, None], 3, 1), estimated)
+    assert np.median(np.abs(recovered[skin, 0] - 0.5)) < 0.03  # within 6%: SH2 is smooth
+    assert np.median(recovered[:300, 0]) < 0.25  # the dark parts stay dark
+    summary = lighting.to_dict()
+    angle = np.degrees(np.arccos(np.clip(np.dot(summary["sun_direction_camera"], KEY), -1, 1)))
+    assert angle < 15
+    assert len(summary["coefficients"]) == 9 and trust.min() >= 0
+
+
+def test_sh_basis_is_orthonormal_over_the_sphere():
+    basis = sh_basis(_unit_sphere_points(200_000))
+    gram = basis.T @ basis * (4 * np.pi / len(basis))
+    assert np.abs(gram - np.eye(9)).max() < 0.03
+
+
+# -- fuse ------------------------------------------------------------------------------------
+
+def test_pull_push_keeps_known_texels_and_fills_from_neighbours():
+    image = np.zeros((32, 32, 3))
+    image[:, :16] = [1.0, 0.0, 0.0]
+    image[:, 16:] = [0.0, 0.0, 1.0]
+    known = np.ones((32, 32), bool)
+    known[:, 12:20] = False
+    filled = pull_push(image, known)
+    assert np.array_equal(filled[known], image[known])
+    assert filled[:, 12, 0].min() > filled[:, 12, 2].max()  # near red: red
+    assert filled[:, 19, 2].min() > filled[:, 19, 0].max()  # near blue: blue
+
+
+def test_surface_fill_crosses_uv_islands_by_3d_distance():
+    points = _unit_sphere_points(20_000) * 0.1
+    values = np.where(points[:, :1] > 0, [[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]])
+    known = np.abs(points[:, 1]) < 0.05  # a band around the middle; the caps are unknown
+    filled = surface_fill(values, known, points)
+    assert np.array_equal(filled[known], values[known])
+    top = ~known & (points[:, 1] > 0.09)  # the cap: the fill follows the side it is nearest
+    side = np.sign(points[top, 0])
+    assert (np.sign(filled[top, 0] - filled[top, 2]) == side).mean() > 0.85
+    confidence = np.where(known, 1.0, 0.0)
+    confidence[known & (points[:, 0] > 0.05)] = 0.5  # half trusted: half photo, half fill
+    mixed = fill_unseen(values, confidence, 1.0, points)
+    trusted_fill = surface_fill(values, confidence >= 1.0, points)
+    assert np.array_equal(mixed[confidence == 1], values[confidence == 1])
+    assert np.allclose(mixed[confidence == 0], trusted_fill[confidence == 0])
+    half = confidence == 0.5
+    assert half.any() and np.allclose(mixed[half], 0.5 * values[half] + 0.5 * trusted_fill[half])
+
+
+def test_colour_gains_and_multiband_seams():
+    rng = np.random.default_rng(1)
+    texture = rng.uniform(0.3, 0.7, (2, 500, 3))
+    colours = np.stack([texture[0], texture[0] / np.array([1.2, 1.0, 0.9])])
+    confidence = np.array([np.full(500, 0.9), np.full(500, 0.5)])
+    gains = equalise_colours(colours, confidence)
+    assert np.allclose(gains[0], 1.0) and np.allclose(gains[1], [1.2, 1.0, 0.9], atol=1e-6)
+
+    left, right = np.full((64, 64, 3), 0.3), np.full((64, 64, 3), 0.7)
+    conf = np.zeros((2, 64, 64))
+    conf[0, :, :32], conf[1, :, 32:] = 1.0, 1.0
+    blended = blend_views(np.stack([left, right]), conf, levels=4)
+    row = blended[32, :, 0]
+    assert abs(row[2] - 0.3) < 0.02 and abs(row[-3] - 0.7) < 0.02
+    assert np.abs(np.diff(row)).max() < 0.1  # no hard step at the seam
+
+
+# -- tone --------------------------------------------------------------------------------------
+
+def test_grayscale_and_sepia_are_recognised_and_colourised(sample_photo):
+    assert not is_monochrome(sample_photo)
+    gray = cv2.cvtColor(cv2.cvtColor(sample_photo, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    sepia = np.clip(gray * np.array([1.0, 0.86, 0.66]), 0, 255).astype(np.uint8)
+    assert is_monochrome(gray) and is_monochrome(sepia)
+    linear = srgb_to_linear(np.array([[0.5, 0.5, 0.5], [0.3, 0.3, 0.3]]))
+    coloured = colourise(linear, (13.0, 17.0))
+    lab_before = cv2.cvtColor(linear.astype(np.float32)[None], cv2.COLOR_LRGB2Lab)[0]
+    lab_after = cv2.cvtColor(coloured.astype(np.float32)[None], cv2.COLOR_LRGB2Lab)[0]
+    assert np.allclose(lab_after[:, 0], lab_before[:, 0], atol=1.0)
+    assert np.all(coloured[:, 0] > coloured[:, 1]) and np.all(coloured[:, 1] > coloured[:, 2])
+
+
+@pytest.fixture(scope="module")
+def sample_photo():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "assets" / "sample" / "astronaut.png"
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+# -- parts -----------------------------------------------------------------------------------
+
+def test_regions_are_recognised_by_name():
+    names = ["face", "face_side", "scalp", "mouth_interior", "lid_lining", "gums_tongue", "teeth",
+             "eye_sclera_left", "eye_iris_left", "eye_pupil_right", "eye_left", "eyelashes"]
+    assert region_kinds(names) == ["skin", "skin", "skin", "mouth", "skin", "gums", "teeth",
+                                   "eye", "eye", "eye", "eye", "lashes"]
+
+
+def test_painted_eye_has_a_dark_pupil_a_coloured_iris_and_white_sclera():
+    rng = np.random.default_rng(0)
+    # An eyeball of radius 12 mm looking toward +Z, one texel per point.
+    points = _unit_sphere_points(4000) * 0.012
+    rows, cols = np.divmod(np.arange(len(points)), 64)
+    albedo = np.zeros((64, 64, 3))
+    paint_parts(albedo, rows, cols, np.zeros(len(points), int), ["eye_left"], points,
+                np.zeros(len(points), bool), seed=int(rng.integers(100)))
+    colours = albedo[rows, cols]
+    radius = np.hypot(points[:, 0], points[:, 1])
+    front = points[:, 2] > 0.008
+    pupil, iris = front & (radius < 0.0015), front & (radius > 0.003) & (radius < 0.005)
+    sclera = points[:, 2] < 0.0
+    assert colours[pupil].max() < 0.1
+    assert colours[sclera].min() > 0.7
+    assert 0.1 < colours[iris].mean() < 0.6 and (colours[iris, 0] > colours[iris, 2]).all()
+
+
+# -- bakes of a rendered head ----------------------------------------------------------------
+
+def test_delighting_recovers_the_albedo_that_blur_keeps_shaded(rendered):
+    avatar, image = rendered
+    blur = _bake(avatar, image, "blur")
+    delit = _bake(avatar, image, "delit")
+    well_seen = delit.confidence > 0.5 * delit.confidence.max()
+    well_seen[SKIN_ROWS.stop:] = False
+    truth = SKIN * 255
+    blur_error = np.abs(blur.albedo[well_seen] - truth).mean(1)
+    delit_error = np.abs(delit.albedo[well_seen] - truth).mean(1)
+    assert np.percentile(delit_error, 90) < 10  # 8-bit levels
+    assert np.percentile(blur_error, 90) > 2 * np.percentile(delit_error, 90)
+    sun = delit.lighting[0]["sun_direction_camera"]
+    assert np.degrees(np.arccos(np.clip(np.dot(sun, KEY), -1, 1))) < 30  # one view: roughly
+    # The back of the head was never seen: filled with the skin's colour, not black.
+    back = delit.confidence == 0
+    back[SKIN_ROWS.stop:] = False
+    assert back.any() and np.abs(delit.albedo[back].mean(0) - truth).max() < 25
+    assert blur.lighting == [] and delit.seconds["project"] > 0
+
+
+def test_grayscale_photo_gives_skin_coloured_albedo(rendered):
+    avatar, image = rendered
+    gray = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    result = _bake(avatar, gray, "delit")
+    assert result.colour_source.startswith("estimated")
+    seen = result.confidence > 0
+    seen[SKIN_ROWS.stop:] = False
+    mean = result.albedo[seen].mean(0)
+    assert mean[0] > mean[1] + 10 > mean[2] + 10  # a skin hue, not gray
+    def lightness(rgb):
+        return cv2.cvtColor(rgb.astype(np.float32)[None, None], cv2.COLOR_RGB2Lab)[0, 0, 0]
+
+    assert abs(lightness(mean / 255) - lightness(SKIN)) < 8
+
+
+def test_result_holds_the_confidence_map_and_a_json_ready_lighting(rendered):
+    avatar, image = rendered
+    result = _bake(avatar, image, "delit")
+    confidence = np.asarray(Image.open(io.BytesIO(result.files()["confidence.png"])))
+    assert confidence.shape == (128, 128) and confidence.dtype == np.uint8
+    assert confidence.max() > 100 and (confidence == 0).any()
+    summary = json.loads(json.dumps(result.summary()))
+    assert summary["colour_source"] == "photos" and len(summary["lighting"]) == 1
+    assert len(summary["lighting"][0]["coefficients"]) == 9
+
+
+def test_projection_sees_only_the_front(rendered):
+    avatar, image = rendered
+    layout = uv_layout(avatar.uvs, avatar.uv_faces, 64)
+    vertices = avatar.vertices_m.astype(np.float64)
+    samples = sample_view(PhotoView(image, _camera(), vertices), avatar.faces, layout,
+                          layout.texel_size_m(vertices, avatar.faces, avatar.uvs, avatar.uv_faces))
+    points = layout.points(vertices, avatar.faces)
+    assert (samples.confidence[points[:, 2] < 0] == 0).all()  # the back: hidden
+    assert (samples.confidence[points[:, 2] > 0.06] > 0.3).mean() > 0.9  # the front: seen
+
+
+# -- GAN ---------------------------------------------------------------------------------------
+
+def _grainy_half_seen(size: int = 64):
+    rng = np.random.default_rng(3)
+    albedo = np.clip(SKIN + 0.04 * rng.normal(size=(size, size, 1)), 0, 1)
+    confidence = np.zeros((size, size))
+    confidence[:, : size // 2] = 1.0
+    fill = np.ones((size, size), bool)
+    coarse = np.where(confidence[..., None] > 0, albedo, SKIN)
+    return albedo, confidence, fill, coarse
+
+
+def _complete(seed: int, steps: int = 30):
+    albedo, confidence, fill, coarse = _grainy_half_seen()
+    settings = CompletionSettings(steps=steps, patch=16, batch=4, seed=seed, progress=False,
+                                  device="cpu")
+    result = complete_texture(albedo, confidence, fill, coarse, np.zeros_like(fill), 0.3, settings)
+    return result, settings.history, albedo, confidence
+
+
+@pytest.mark.slow
+def test_gan_learns_and_is_reproducible_with_a_seed():
+    first, history, albedo, confidence = _complete(seed=7)
+    again, _, _, _ = _complete(seed=7)
+    other, _, _, _ = _complete(seed=8)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+    seen = confidence > 0
+    assert np.array_equal(first[seen], albedo[seen])  # seen skin is kept as it is
+    losses = [h["reconstruction"] for h in history]
+    assert len(losses) == 30 and np.mean(losses[-8:]) < np.mean(losses[:8])
+    # The unseen half gets grain around the skin's colour, not a flat fill.
+    unseen = first[~seen]
+    assert np.abs(unseen.mean(0) - SKIN).max() < 0.05 and unseen.std(0).mean() > 0.005
+
+
+def test_symmetric_fill_copies_the_seen_side(tiny_avatar):
+    layout = uv_layout(tiny_avatar.uvs, tiny_avatar.uv_faces, 64)
+    points = layout.points(tiny_avatar.vertices_m.astype(np.float64), tiny_avatar.faces)
+    values = np.where(points[:, 1:2] > 0, [[0.8, 0.5, 0.4]], [[0.5, 0.3, 0.2]])  # top/bottom
+    known = points[:, 0] > 0.01  # the subject's left seen, the right not
+    skin = np.ones(len(points), bool)
+    coarse, mirrored = symmetric_fill(values, known, skin, mirror_texels(points, skin), points)
+    far = mirrored & (points[:, 0] < -0.04)  # well away from the seam
+    assert far.sum() > 50
+    assert np.abs(coarse[far] - values[far]).max() < 0.05  # the mirror has the same colours
+
+
+def test_generator_weights_round_trip_and_foreign_files_are_refused(tmp_path):
+    torch.manual_seed(0)
+    generator = Generator()
+    path = tmp_path / "generator.pt"
+    save_generator(generator, path)
+    loaded = load_generator(path)
+    for (name, a), (_, b) in zip(generator.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"weights": _NotATensor()}, pickled)
+    with pytest.raises(InputError, match="can't be read as texture generator weights"):
+        load_generator(pickled)
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"head.weight": torch.zeros(3)}, wrong)
+    with pytest.raises(InputError, match="don't fit"):
+        load_generator(wrong)
+    with pytest.raises(InputError, match="do not exist"):
+        load_generator(tmp_path / "missing.pt")
+
+
+class _NotATensor:
+    """Anything but tensors must never be unpickled."""
+
+
+@pytest.mark.slow
+def test_bake_with_pretrained_generator_path(rendered, tmp_path):
+    avatar, image = rendered
+    path = tmp_path / "generator.pt"
+    torch.manual_seed(1)
+    save_generator(Generator(), path)
+    settings = CompletionSettings(steps=8, patch=16, batch=2, generator_path=path, progress=False)
+    result = _bake(avatar, image, "gan", completion=settings)
+    assert len(settings.history) == 2  # a quarter of the steps fine-tunes the given weights
+    assert result.albedo.shape == (128, 128, 3)
+    unseen = result.confidence == 0
+    unseen[SKIN_ROWS.stop:] = False
+    assert np.abs(result.albedo[unseen].mean(0) - SKIN * 255).max() < 30
+
+
+def test_srgb_round_trip():
+    x = np.linspace(0, 1, 101)
+    assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-9)
