@@ -9,7 +9,7 @@ Options: ``--preset preview|final`` (samples, denoising, resolution) ``--samples
 ``--mode studio|portrait`` ``--framing close-up|portrait|shoulders`` ``--light studio|photo``
 ``--background dark|light|transparent|photo`` ``--subtitles`` ``--keep-frames``
 ``--no-visible-label`` ``--label-position bottom-right|bottom-left|top-right|top-left``
-``--label-size 0.035``.
+``--label-size 0.05``.
 
 It starts from an empty scene and builds the head, the take's layers and the stage with the
 add-on's own code (``scene.build_scene``), renders the frames it is asked for into the frame
@@ -53,7 +53,7 @@ from .frames import (cached_devices, encode_video, frame_cache, missing_frames, 
                      record_device, render_frames)
 from .render_settings import DEVICES, ENGINES, PRESETS, configure_render
 from .revive_formats import ReviveError, read_avatar, read_take
-from .revive_formats.label import LABEL_POSITIONS
+from .revive_formats.label import DEFAULT_SIZE, LABEL_POSITIONS
 from .scene import build_scene
 from .stage import BACKGROUNDS, FRAMINGS, LIGHTS, MODES
 
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-visible-label", dest="visible_label", action="store_false",
                    help="leave out the visible AI-generated mark (the metadata keeps the label)")
     p.add_argument("--label-position", default="bottom-right", choices=list(LABEL_POSITIONS))
-    p.add_argument("--label-size", type=float, default=0.035,
+    p.add_argument("--label-size", type=float, default=DEFAULT_SIZE,
                    help="the mark's text height as a share of the frame height")
     return p
 

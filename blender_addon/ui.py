@@ -31,7 +31,7 @@ from .operators import (OPERATORS, REVIVE_OT_build_avatar, REVIVE_OT_import_avat
                         REVIVE_OT_speak_line, REVIVE_OT_stop_job, current_job,
                         stop_current_job)
 from .performance import HEAD_TRACK, LAYER_TRACKS
-from .revive_formats.label import LABEL_POSITIONS
+from .revive_formats.label import DEFAULT_SIZE, LABEL_POSITIONS
 from .rig import control_groups, find_controls
 from .stage import PROP_STAGE
 
@@ -108,7 +108,7 @@ class ReviveScenePreferences(PropertyGroup):
                     "AI should say so; the metadata says it in any case")
     label_position: EnumProperty(name="Label corner", default="bottom-right", items=[
         (p, p.replace("-", " ").capitalize(), "") for p in LABEL_POSITIONS])
-    label_size: FloatProperty(name="Label size", default=0.035, min=0.01, max=0.25,
+    label_size: FloatProperty(name="Label size", default=DEFAULT_SIZE, min=0.01, max=0.25,
                               description="The label's text height as a share of the frame's")
     consent: StringProperty(name="Consent", description="Who authorised this avatar, their "
                             "relationship, the date: \"Mei Chen, daughter, 2026-11-28\"")

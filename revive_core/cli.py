@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError, ReviveError
+from .formats.label import DEFAULT_SIZE as DEFAULT_LABEL_SIZE
 
 __all__ = ["main"]
 
@@ -27,8 +28,8 @@ DEMO_CONSENT = "Revive sample (public-domain NASA portrait), demonstration, 2026
 # add_commands(subparsers), which adds its parsers with set_defaults(run=...). Their heavy
 # imports belong inside the run functions, so `revive --help` stays fast.
 BENCHES: dict[str, str] = {
-    "emotion": "revive_core.emotion_bench",
-    "lipsync": "revive_core.bench_lipsync",
+    "emotion": "revive_core.bench.emotion",
+    "lipsync": "revive_core.bench.lipsync",
     "recon": "revive_core.bench.recon",
     "texture": "revive_core.bench.texture",
 }
@@ -181,7 +182,7 @@ def _render_arguments(p: argparse.ArgumentParser) -> None:
                         "label; the metadata still says it is AI-generated)")
     p.add_argument("--label-position", default="bottom-right",
                    choices=("bottom-right", "bottom-left", "top-right", "top-left"))
-    p.add_argument("--label-size", type=float, default=0.035,
+    p.add_argument("--label-size", type=float, default=DEFAULT_LABEL_SIZE,
                    help="the mark's text height as a share of the frame height (0.01-0.25)")
 
 

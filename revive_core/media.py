@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import InputError, ReviveError
+from .formats.label import DEFAULT_SIZE as DEFAULT_LABEL_SIZE
 from .formats.storage import atomic_file
 
 __all__ = ["draw_label", "probe", "require_ffmpeg", "require_ffprobe", "write_video"]
@@ -262,7 +263,7 @@ def _int(value: Any) -> int | None:
 
 
 def draw_label(frame: np.ndarray, text: str = "AI-generated", *,
-               corner: str = "bottom-right", size: float = 0.035) -> np.ndarray:
+               corner: str = "bottom-right", size: float = DEFAULT_LABEL_SIZE) -> np.ndarray:
     """Draw a visible label (white text on a semi-transparent dark box) into a frame's corner.
 
     Parameters

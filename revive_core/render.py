@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import ReviveError
+from .formats.label import DEFAULT_SIZE as DEFAULT_LABEL_SIZE
 
 __all__ = ["ADDON_DIR", "RenderResult", "blender_command", "render_video"]
 
@@ -98,7 +99,7 @@ def render_video(avatar_dir: str | os.PathLike, take_dir: str | os.PathLike,
                  visible_label: bool = True, mode: str = "studio", framing: str = "close-up",
                  light: str = "studio", background: str | None = None, subtitles: bool = False,
                  keep_frames: bool = False, label_position: str = "bottom-right",
-                 label_size: float = 0.035, progress: bool | None = None) -> RenderResult:
+                 label_size: float = DEFAULT_LABEL_SIZE, progress: bool | None = None) -> RenderResult:
     """Render the avatar speaking the take to an MP4 with Blender.
 
     Parameters

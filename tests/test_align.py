@@ -108,7 +108,7 @@ def test_bad_inputs() -> None:
 
 @pytest.mark.slow
 def test_transcribes_when_no_transcript_is_given(tmp_path: Path) -> None:
-    from revive_core.bench_lipsync import make_test_recording
+    from revive_core.bench.lipsync import make_test_recording
 
     # a natural voice (Piper), not espeak-ng's robotic one, as a person's recording would be
     recording = make_test_recording("en", "Please hold while I try that extension.", seed=3)

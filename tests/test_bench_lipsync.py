@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from revive_core import cli
-from revive_core.bench_lipsync import (LabelledRecording, boundary_errors, make_test_recording,
+from revive_core.bench.lipsync import (LabelledRecording, boundary_errors, make_test_recording,
                                        read_sentences)
 from revive_core.errors import InputError
 from revive_core.speech_types import Phoneme
@@ -64,7 +64,7 @@ def test_sentences_file_format(tmp_path: Path) -> None:
 
 
 def test_default_sentences_cover_both_languages() -> None:
-    from revive_core.bench_lipsync import SENTENCES
+    from revive_core.bench.lipsync import SENTENCES
 
     languages = [lang for lang, _ in read_sentences(SENTENCES)]
     assert languages.count("en") >= 10 and languages.count("zh") >= 10

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from revive_core.cli import main
-from revive_core.emotion_bench import _macro_f1, read_dataset
+from revive_core.bench.emotion import _macro_f1, read_dataset
 from revive_core.emotion_lexicon import EMOTIONS
 from revive_core.errors import InputError
 

@@ -87,7 +87,7 @@ METADATA_NOTE = "AI-generated with Revive"
 VISIBLE_TEXT = "AI-generated"
 LABEL_POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left")
 DEFAULT_POSITION = "bottom-right"
-DEFAULT_SIZE = 0.035  # text height as a share of the frame height
+DEFAULT_SIZE = 0.05  # text height / frame height; China's GB 45438-2025 asks >= 5%
 SIZE_RANGE = (0.01, 0.25)
 KINDS = ("render", "preview")
 SIDECAR_SUFFIX = ".label.json"
@@ -191,7 +191,7 @@ def check_position_and_size(position: str, size: float) -> None:
     if isinstance(size, bool) or not isinstance(size, (int, float)) or not (
             math.isfinite(size) and low <= size <= high):
         raise FormatError(f"The label size {size!r} is outside {low}..{high} of the frame "
-                          "height.", "For example 0.035 (the default) or 0.05.")
+                          "height.", "For example 0.05 (the default) or 0.08.")
 
 
 def check_label(label: Any, where: str) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .emotion_lexicon import EMOTIONS
-from .errors import InputError
+from ..emotion_lexicon import EMOTIONS
+from ..errors import InputError
 
 __all__ = ["LanguageScores", "add_bench", "evaluate", "read_dataset"]
 
@@ -107,8 +107,8 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .emotion import load_classifier
-    from .formats.storage import atomic_write_bytes, dumps_json
+    from ..emotion import load_classifier
+    from ..formats.storage import atomic_write_bytes, dumps_json
 
     rows = [row for path in args.data for row in read_dataset(path)]
     classifier = load_classifier(args.classifier)
