@@ -319,3 +319,32 @@ def test_say_speaks_the_personas_answer(english: Path, tmp_path: Path, tiny_avat
                  "--prompt", "Hello", "--out", str(tmp_path / "t2")]) == 2
     assert main(["say", str(tmp_path / "avatar"), "--prompt", "Hello", "--out",
                  str(tmp_path / "t2")]) == 2
+
+
+def test_an_empty_history_file_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / "chat.txt"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="chat.txt is empty"):
+        read_history([empty])
+
+
+@pytest.mark.slow
+def test_a_100_mb_chat_export_is_read_and_only_its_latest_lines_are_indexed(tmp_path: Path,
+                                                                            monkeypatch) -> None:
+    import revive_core.persona.build as build
+
+    sample = (DATA / "whatsapp_family.txt").read_text(encoding="utf-8")
+    big = tmp_path / "huge.txt"
+    with open(big, "w", encoding="utf-8") as f:
+        while f.tell() < 100 * 1024**2:
+            f.write(sample)
+    history = read_history([big])
+    counts = history.lines_per_speaker()
+    assert counts["Grandma Rose"] > 500_000
+    from revive_core.embedding import load_encoder
+
+    monkeypatch.setattr(build, "MAX_INDEXED_LINES", 50)
+    encoder = load_encoder(str(save_tiny_encoder(tmp_path / "encoder")))
+    persona = build.build_persona(history, "Grandma Rose", encoder)
+    assert len(persona.lines) == 50
+    assert persona.style.lines == counts["Grandma Rose"]

@@ -83,8 +83,8 @@ def _run(args) -> None:
     if not views or any(v not in (1, 3) for v in views):
         raise InputError(f"--views {args.views!r}: each entry must be 1 or 3.",
                          "For example: --views 1,3")
-    if args.heads < 1:
-        raise InputError(f"--heads {args.heads} must be at least 1.")
+    if args.heads < 1 or args.steps < 1:
+        raise InputError(f"--heads {args.heads} and --steps {args.steps} must be at least 1.")
     result = run_bench(args.truth, views=views, heads=args.heads, size=args.size,
                        steps=args.steps, seed=args.seed, save=args.save)
     print(result["table"])

@@ -7,6 +7,7 @@ Functions
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 import numpy as np
@@ -20,6 +21,8 @@ from .style import describe_style
 __all__ = ["build_persona", "find_speaker"]
 
 PROMPT_MESSAGES = 2  # how many of the other side's last messages make up "what they answered"
+MAX_INDEXED_LINES = 20_000  # embedding takes about 5 ms a line on a CPU: keep imports minutes long
+log = logging.getLogger(__name__)
 
 
 def find_speaker(history: History, speaker: str) -> str:
@@ -85,6 +88,11 @@ def build_persona(history: History, speaker: str, encoder: SentenceEncoder, *,
             others = []
         lines.append(Line(message.text, message.time, message.source, turn, prompt, prompt_speaker))
 
+    all_texts = [ln.text for ln in lines]
+    if len(lines) > MAX_INDEXED_LINES:
+        log.info("%s wrote %d lines; the last %d are kept for replies (all count for style).",
+                 name, len(lines), MAX_INDEXED_LINES)
+        lines = lines[-MAX_INDEXED_LINES:]
     line_vectors = encoder.encode([ln.text for ln in lines])
     has_prompt = np.array([ln.prompt is not None for ln in lines], dtype=bool)
     prompt_vectors = np.zeros_like(line_vectors)
@@ -93,8 +101,7 @@ def build_persona(history: History, speaker: str, encoder: SentenceEncoder, *,
     other_names = [s for s in history.lines_per_speaker() if normalise_speaker(s) != wanted]
     return Persona(
         speaker=name, lines=lines, line_vectors=line_vectors, prompt_vectors=prompt_vectors,
-        has_prompt=has_prompt, style=describe_style([ln.text for ln in lines],
-                                                    other_names=other_names),
+        has_prompt=has_prompt, style=describe_style(all_texts, other_names=other_names),
         encoder=encoder.name, encoder_path=encoder_path,
         sources=[{"file": r.path.name, "format": r.format, "encoding": r.encoding,
                   "sha256": r.sha256, "lines_per_speaker": dict(r.lines_per_speaker)}

@@ -154,6 +154,9 @@ def _expand(paths: Sequence[Path]) -> list[Path]:
         else:
             raise InputError(f"History file not found: {path}", "Check the path and try again.")
     for path in files:
+        if path.stat().st_size == 0:
+            raise InputError(f"{path} is empty.", "Check that the export finished, or leave this "
+                             "file out.")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise InputError(f"{path} is larger than {MAX_FILE_BYTES // 1024**2} MB.",
                              "Split it into smaller files, or pass only the chats that matter.")

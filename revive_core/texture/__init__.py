@@ -6,14 +6,13 @@
 - ``project``: each photo sampled into UV space where visible, with a per-texel confidence;
 - ``tone``: sRGB decoding; grayscale and sepia photos get an estimated skin colour;
 - ``light``: each photo's lighting (2nd-order spherical harmonics) estimated and divided out;
-- ``fuse``: colour equalisation between photos, multi-band seam blending, pull-push fill;
+- ``fuse``: colour equalisation between photos, multi-band seam blending, smooth fills;
 - ``complete``: a GAN trained on the person's visible skin fills what no photo saw;
 - ``parts``: eyes, teeth, gums, mouth interior and lashes get textures of their own.
 """
 from .bake import METHODS, TextureResult, bake_texture
 from .complete import CompletionSettings, load_generator, save_generator
-from .parts import MOUTH_INTERIOR_RGB
 from .project import PhotoView
 
 __all__ = ["METHODS", "TextureResult", "bake_texture", "CompletionSettings", "PhotoView",
-           "MOUTH_INTERIOR_RGB", "load_generator", "save_generator"]
+           "load_generator", "save_generator"]
