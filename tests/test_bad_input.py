@@ -460,7 +460,7 @@ def test_npz_claiming_to_unpack_to_terabytes_is_refused(capsys, tmp_path, folder
     refused(code, err, "blendshapes.npz unpacks to more than 2 GB")
 
 
-@pytest.mark.parametrize("entry", ["../avatar.json", "/tmp/avatar.json", "a/../../mesh.npz",
+@pytest.mark.parametrize("entry", ["../avatar.json", "/srv/avatar.json", "a/../../mesh.npz",
                                    "C:/avatar.json"])
 def test_zip_with_paths_leaving_the_folder_is_refused(capsys, tmp_path, folders, entry):
     archive = tmp_path / "avatar.zip"

@@ -837,7 +837,7 @@ def test_core_render_module_does_not_import_bpy_and_names_a_missing_blender():
         from revive_core import render
         from revive_core.errors import ReviveError
         try:
-            render.render_video("a", "t", "/tmp/x.mp4", blender="/no/such/blender")
+            render.render_video("a", "t", "x.mp4", blender="/no/such/blender")
             message = None
         except ReviveError as exc:
             message = exc.message
