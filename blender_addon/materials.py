@@ -27,7 +27,8 @@ import numpy as np
 
 from .revive_formats import Avatar
 
-__all__ = ["KINDS", "assign_materials", "face_regions", "material_kind", "set_input"]
+__all__ = ["KINDS", "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
+           "set_input"]
 
 KINDS = ("skin", "eye", "teeth", "mouth")
 _PREFIX = {"eye": ("eye",), "teeth": ("teeth", "tooth"),
@@ -108,6 +109,16 @@ def _albedo_image(avatar: Avatar, name: str) -> bpy.types.Image:
     image.source = "FILE"
     image.colorspace_settings.name = "sRGB"
     return image
+
+
+def cleared_node_tree(owner: bpy.types.ID) -> bpy.types.NodeTree:
+    """The node tree of a material or world, emptied, to be built from scratch."""
+    if owner.node_tree is None:  # before 5.0 node trees were optional
+        owner.use_nodes = True
+    nodes = owner.node_tree.nodes
+    for node in list(nodes):
+        nodes.remove(node)
+    return owner.node_tree
 
 
 def _principled(name: str) -> tuple[bpy.types.Material, bpy.types.Node]:

@@ -34,6 +34,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from .materials import cleared_node_tree
 from .revive_formats import Avatar
 
 __all__ = ["BORDER_ATTRIBUTE", "BORDER_FALLOFF", "PORTRAIT_KEY", "PORTRAIT_UV", "border_weights",
@@ -252,11 +253,8 @@ def _portrait_material(head: bpy.types.Object, kind: str,
     if material is not None:
         return material
     material = bpy.data.materials.new(name)
-    if material.node_tree is None:
-        material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
-    for node in list(nodes):
-        nodes.remove(node)
+    tree = cleared_node_tree(material)
+    nodes, links = tree.nodes, tree.links
     output = nodes.new("ShaderNodeOutputMaterial")
     emission = nodes.new("ShaderNodeEmission")
     emission.inputs["Strength"].default_value = 1.0

@@ -30,6 +30,7 @@ from mathutils import Matrix, Vector
 
 from . import portrait
 from .head import find_head, to_blender
+from .materials import cleared_node_tree
 from .performance import set_head_motion
 from .revive_formats import ReviveError
 from .revive_formats.label import DEFAULT_POSITION, DEFAULT_SIZE, check_position_and_size
@@ -394,11 +395,8 @@ def _world(scene: bpy.types.Scene, *, seen: tuple, ambient: tuple) -> None:
     """A plain world: the colour ``seen`` by the camera, ``ambient`` light on the head."""
     world = bpy.data.worlds.get("Revive world") or bpy.data.worlds.new("Revive world")
     world.color = seen
-    if world.node_tree is None:  # before 5.0 node trees were optional
-        world.use_nodes = True
-    nodes, links = world.node_tree.nodes, world.node_tree.links
-    for node in list(nodes):
-        nodes.remove(node)
+    tree = cleared_node_tree(world)
+    nodes, links = tree.nodes, tree.links
     lighting = nodes.new("ShaderNodeBackground")
     lighting.inputs["Color"].default_value = (*ambient, 1.0)
     backdrop = nodes.new("ShaderNodeBackground")
@@ -439,11 +437,8 @@ def _add_backdrop(scene: bpy.types.Scene, camera: bpy.types.Object, image: bpy.t
     backdrop.parent = camera
 
     material = bpy.data.materials.new("Revive backdrop")
-    if material.node_tree is None:
-        material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
-    for node in list(nodes):
-        nodes.remove(node)
+    tree = cleared_node_tree(material)
+    nodes, links = tree.nodes, tree.links
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = image
     texture.extension = "EXTEND"
@@ -476,11 +471,7 @@ def _add_label(scene: bpy.types.Scene, camera: bpy.types.Object, position: str,
     label["revive_label_position"], label["revive_label_size"] = position, size
     label.parent = camera
     material = bpy.data.materials.get("Revive label") or bpy.data.materials.new("Revive label")
-    if material.node_tree is None:
-        material.use_nodes = True
-    nodes = material.node_tree.nodes
-    for node in list(nodes):
-        nodes.remove(node)
+    nodes = cleared_node_tree(material).nodes
     emission = nodes.new("ShaderNodeEmission")
     emission.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
     emission.inputs["Strength"].default_value = 3.0

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["Shell", "head_shell", "polygon_boundary_loops", "view_angles", "inside_polygon"]
+from .topology import boundary_loops
+
+__all__ = ["Shell", "head_shell", "view_angles", "inside_polygon"]
 
 CENTRE = np.array([0.0, 0.0, -0.058])  # rays start here, inside the skull
 RINGS, SEGMENTS = 36, 48
@@ -106,25 +108,6 @@ def inside_polygon(points2d: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return (crosses & (x < at_x)).sum(1) % 2 == 1
 
 
-def polygon_boundary_loops(polygons) -> list[list[int]]:
-    """Closed loops of boundary edges of consistently wound polygons, longest first."""
-    count: dict[tuple[int, int], int] = {}
-    for poly in polygons:
-        for a, b in zip(poly, poly[1:] + poly[:1]):
-            key = (min(a, b), max(a, b))
-            count[key] = count.get(key, 0) + 1
-    following = {a: b for poly in polygons for a, b in zip(poly, poly[1:] + poly[:1])
-                 if count[(min(a, b), max(a, b))] == 1}
-    loops = []
-    while following:
-        start = next(iter(following))
-        loop = [start]
-        while (nxt := following.pop(loop[-1])) != start:
-            loop.append(nxt)
-        loops.append(loop)
-    return sorted(loops, key=len, reverse=True)
-
-
 def head_shell(face_vertices: np.ndarray, outline: np.ndarray) -> Shell:
     """The shell around a face mask whose outline loop is ``outline`` (indices in the order of
     the mask's boundary edges)."""
@@ -150,7 +133,7 @@ def head_shell(face_vertices: np.ndarray, outline: np.ndarray) -> Shell:
     grown = centre2d + (footprint - centre2d) * HOLE_MARGIN
     cut = inside_polygon(view_angles(vertices), grown)
     polygons = [p for p in polygons if not cut[list(p)].any()]
-    hole = next(loop for loop in polygon_boundary_loops(polygons)
+    hole = next(loop.tolist() for loop in boundary_loops(polygons)
                 if rows[loop].max() < RINGS)  # not the neck's open end
     bridge = _bridge(face_vertices, list(outline), vertices, hole)
     polygons += bridge

@@ -73,10 +73,11 @@ def mediapipe_triangles() -> np.ndarray:
     return np.array(sorted(triangles - _SPURIOUS), dtype=np.int32)
 
 
-def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
-    """Closed loops of boundary edges (edges used by one triangle), longest first.
+def boundary_loops(faces) -> list[np.ndarray]:
+    """Closed loops of boundary edges (edges used by one polygon), longest first.
 
-    ``faces`` must be consistently oriented; each loop follows the boundary edges' direction.
+    ``faces``: triangles (an (F, 3) array) or polygons of any size, consistently oriented;
+    each loop follows the boundary edges' direction.
     """
     counts = collections.Counter(tuple(sorted(e)) for f in faces for e in _edges(f))
     following = {a: b for f in faces for a, b in _edges(f) if counts[tuple(sorted((a, b)))] == 1}
@@ -90,9 +91,10 @@ def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
     return sorted(loops, key=len, reverse=True)
 
 
-def _edges(face) -> tuple[tuple[int, int], ...]:
-    a, b, c = (int(x) for x in face)
-    return (a, b), (b, c), (c, a)
+def _edges(polygon) -> tuple[tuple[int, int], ...]:
+    """The directed edges of a polygon (a triangle, a quad, ...), following its winding."""
+    corners = [int(x) for x in polygon]
+    return tuple(zip(corners, corners[1:] + corners[:1]))
 
 
 def orient_faces(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
