@@ -22,6 +22,7 @@ from mathutils import Matrix, Vector
 
 from . import materials, portrait, rig
 from .revive_formats import Avatar, ReviveError
+from .revive_formats.polygons import polygon_corners
 
 __all__ = ["PIVOT_NAME", "PROP_AVATAR", "find_head", "head_pivot", "import_avatar",
            "to_blender"]
@@ -52,6 +53,10 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
                   scene: bpy.types.Scene | None = None) -> bpy.types.Object:
     """Build ``avatar`` as a textured mesh with one shape key per blendshape.
 
+    The mesh has the avatar's polygons: its quads (``polygon_triangles``) are rebuilt from
+    their pairs of triangles, so artists get quad-dominant topology; without them every
+    triangle is a polygon.
+
     The mesh is parented to an empty named "Revive Head" placed near the neck (the centroid
     lowered by 40 % of the mesh's height), the pivot that head motion rotates. Beside it, the
     "Revive Face Controls" hold one slider per shape key, which drive the keys.
@@ -78,30 +83,37 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
     name = name or avatar.name or "Revive avatar"
     vertices = to_blender(avatar.vertices_m)
     faces = np.asarray(avatar.faces, dtype=np.int32)
-    v, f = vertices.shape[0], faces.shape[0]
+    v = vertices.shape[0]
+    # Polygons (quads where the avatar stores them) from its fans of triangles.
+    try:
+        corners, sizes = polygon_corners(avatar.polygon_triangles, faces.shape[0])
+    except ValueError as exc:
+        raise ReviveError(f"The avatar {avatar.name!r} has polygons that do not match its "
+                          f"triangles ({exc}).", "Write the avatar again with Revive.") from None
 
-    # Mesh: vertices, one loop per triangle corner, triangles.
+    # Mesh: vertices, one loop per polygon corner, polygons.
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(v)
     mesh.vertices.foreach_set("co", vertices.ravel())
-    mesh.loops.add(3 * f)
-    mesh.loops.foreach_set("vertex_index", faces.ravel())
-    mesh.polygons.add(f)
-    mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * f, 3, dtype=np.int32))
+    mesh.loops.add(len(corners))
+    mesh.loops.foreach_set("vertex_index", faces.ravel()[corners])
+    mesh.polygons.add(len(sizes))
+    mesh.polygons.foreach_set("loop_start", (np.cumsum(sizes) - sizes).astype(np.int32))
     if not mesh.polygons[0].bl_rna.properties["loop_total"].is_readonly:  # Blender < 4.0
-        mesh.polygons.foreach_set("loop_total", np.full(f, 3, dtype=np.int32))
+        mesh.polygons.foreach_set("loop_total", sizes.astype(np.int32))
     uv_layer = mesh.uv_layers.new(name="UVMap")
-    uvs = np.asarray(avatar.uvs, dtype=np.float32)[np.asarray(avatar.uv_faces).ravel()]
-    uv_layer.data.foreach_set("uv", uvs.ravel())
+    uv_corners = np.asarray(avatar.uv_faces).ravel()[corners]
+    uv_layer.data.foreach_set("uv", np.asarray(avatar.uvs, dtype=np.float32)[uv_corners].ravel())
     mesh.update(calc_edges=True)
     mesh.validate(clean_customdata=False)
     if hasattr(mesh, "shade_smooth"):
         mesh.shade_smooth()
     else:
         mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
-    if len(mesh.vertices) != v:
+    if len(mesh.vertices) != v or len(mesh.polygons) != len(sizes):
         raise ReviveError(f"The avatar {avatar.name!r} has a mesh Blender could not build "
-                          f"({v} vertices became {len(mesh.vertices)}).",
+                          f"({v} vertices and {len(sizes)} polygons became "
+                          f"{len(mesh.vertices)} and {len(mesh.polygons)}).",
                           "Write the avatar again with Revive.")
     materials.assign_materials(mesh, avatar, name)
 

@@ -1,9 +1,10 @@
 """Materials of a Revive head: skin, eyes, teeth and mouth interior, chosen by region name.
 
-Each triangle takes the region most of its corners belong to; each region name maps to one
-kind of material (``material_kind``): the built-in model's regions are face, eye_left,
-eye_right and mouth_interior; other models may add teeth, gums, tongue, scalp and so on. All
-four are Principled BSDF materials an artist knows how to tune:
+Each polygon takes the region of its first triangle, the region most of that triangle's
+corners belong to; each region name maps to one kind of material (``material_kind``): the
+built-in model's regions are face, eye_left, eye_right and mouth_interior; other models may add
+teeth, gums, tongue, scalp and so on. All four are Principled BSDF materials an artist knows
+how to tune:
 
 =============  ==============================================================================
 kind           material
@@ -17,7 +18,7 @@ mouth          the albedo darkened toward deep red, roughness 0.35 (wet), subsur
 Functions
 ---------
 material_kind     region name -> "skin", "eye", "teeth" or "mouth"
-assign_materials  make the materials a mesh's regions need and give each triangle its own
+assign_materials  make the materials a mesh's regions need and give each polygon its own
 face_regions      the region of each triangle (majority of its corners)
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import bpy
 import numpy as np
 
 from .revive_formats import Avatar
+from .revive_formats.polygons import first_triangles
 
 __all__ = ["KINDS", "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
            "set_input"]
@@ -72,7 +74,10 @@ def face_regions(faces: np.ndarray, vertex_regions: np.ndarray) -> np.ndarray:
 
 
 def assign_materials(mesh: bpy.types.Mesh, avatar: Avatar, name: str) -> dict[str, int]:
-    """Add one material per kind the avatar's regions need and set each triangle's index.
+    """Add one material per kind the avatar's regions need and set each polygon's index.
+
+    A polygon takes the material of its first triangle (``mesh`` holds the avatar's polygons,
+    as ``head.import_avatar`` builds them).
 
     Returns
     -------
@@ -88,7 +93,8 @@ def assign_materials(mesh: bpy.types.Mesh, avatar: Avatar, name: str) -> dict[st
         material = _MAKERS[kind](f"{name} {kind}", image)
         material["revive_kind"] = kind
         mesh.materials.append(material)
-    per_face = face_regions(avatar.faces, avatar.vertex_regions)
+    per_face = face_regions(avatar.faces, avatar.vertex_regions)[
+        first_triangles(avatar.polygon_triangles, len(avatar.faces))]
     region_slot = np.array([slots[k] for k in kinds], dtype=np.int32)
     mesh.polygons.foreach_set("material_index", region_slot[np.clip(per_face, 0, len(kinds) - 1)])
     return slots

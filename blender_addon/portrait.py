@@ -101,7 +101,9 @@ def prepare_head(head: bpy.types.Object, avatar: Avatar) -> None:
     per_vertex = np.stack([u, v], axis=1).astype(np.float32)
     mesh = head.data
     layer = mesh.uv_layers.new(name=PORTRAIT_UV)
-    layer.data.foreach_set("uv", per_vertex[np.asarray(avatar.faces).ravel()].ravel())
+    corner_vertices = np.empty(len(mesh.loops), dtype=np.int32)
+    mesh.loops.foreach_get("vertex_index", corner_vertices)  # polygon corners, quads included
+    layer.data.foreach_set("uv", per_vertex[corner_vertices].ravel())
     mesh.uv_layers.active = mesh.uv_layers[0]  # the albedo's map stays the one shown
 
     bounds = head["revive_face_bounds"]

@@ -87,7 +87,8 @@ def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, na
         provenance=provenance,
         portrait={**first.camera.to_dict(),
                   "expression": {n: float(w) for n, w in zip(model.expression_names, first.expression)}},
-        portrait_png=_png(first.detection.image), extra={"texture": texture.summary()})
+        portrait_png=_png(first.detection.image), extra={"texture": texture.summary()},
+        polygon_triangles=model.polygon_triangles)
 
 
 def _png(image: np.ndarray) -> bytes:

@@ -569,6 +569,93 @@ def test_a_take_without_layers_is_split_by_channel_name(tmp_path, tiny_avatar, t
     np.testing.assert_allclose(r["jaw"], tiny_take.curve("jawOpen")[[0, 7, 15, 24]], atol=1e-4)
 
 
+def builtin_head_avatar(tiny_avatar):
+    """The built-in model's head as an avatar (with a portrait): quads and triangles."""
+    from revive_core.model.builtin import builtin_model
+
+    model = builtin_model()
+    return with_portrait(dataclasses.replace(
+        tiny_avatar, vertices_m=model.vertices_m.astype(np.float32), faces=model.faces,
+        uvs=model.uvs, uv_faces=model.uv_faces, region_names=model.region_names,
+        vertex_regions=model.vertex_regions, landmark_faces=model.landmark_faces,
+        landmark_bary=model.landmark_bary, blendshape_names=model.expression_names,
+        blendshape_deltas_m=model.expression_deltas_m, polygon_triangles=model.polygon_triangles))
+
+
+MESH_SCRIPT = """
+    import json, sys
+    sys.path.insert(0, {root!r})
+    import bpy
+    import numpy as np
+    from blender_addon import scene as revive_scene
+    from blender_addon.revive_formats import read_avatar
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    out, arrays = {{}}, {{}}
+    for label, folder in (("quads", {quads!r}), ("triangles", {triangles!r})):
+        mesh = revive_scene.import_avatar(read_avatar(folder)).data
+        loops, polygons = len(mesh.loops), len(mesh.polygons)
+        sizes = np.empty(polygons, np.int32)
+        mesh.polygons.foreach_get("loop_total", sizes)
+        arrays[label + "_sizes"] = sizes
+        arrays[label + "_corners"] = np.empty(loops, np.int32)
+        mesh.loops.foreach_get("vertex_index", arrays[label + "_corners"])
+        arrays[label + "_material"] = np.empty(polygons, np.int32)
+        mesh.polygons.foreach_get("material_index", arrays[label + "_material"])
+        for layer in mesh.uv_layers:
+            arrays[label + "_uv_" + layer.name] = np.empty(2 * loops, np.float32)
+            layer.data.foreach_get("uv", arrays[label + "_uv_" + layer.name])
+        keys = mesh.shape_keys.key_blocks
+        arrays[label + "_keys"] = np.empty((len(keys), 3 * len(mesh.vertices)), np.float32)
+        for k, block in enumerate(keys):
+            block.data.foreach_get("co", arrays[label + "_keys"][k])
+        out[label] = {{"vertices": len(mesh.vertices), "keys": [b.name for b in keys],
+                       "uv_layers": [layer.name for layer in mesh.uv_layers]}}
+    np.savez({arrays!r}, **arrays)
+    print("RESULT " + json.dumps(out))
+    """
+
+
+@needs_bpy
+def test_builtin_head_imports_as_quads_with_the_same_uvs_materials_and_keys(tmp_path,
+                                                                            tiny_avatar):
+    from revive_core.formats.polygons import polygon_corners
+
+    avatar = builtin_head_avatar(tiny_avatar)
+    quads_dir = write_avatar(avatar, tmp_path / "quads")
+    triangles_dir = write_avatar(dataclasses.replace(avatar, polygon_triangles=None),
+                                 tmp_path / "triangles")
+    r = run_python(MESH_SCRIPT.format(root=str(ROOT), quads=str(quads_dir),
+                                      triangles=str(triangles_dir),
+                                      arrays=str(tmp_path / "mesh.npz")))
+    mesh = dict(np.load(tmp_path / "mesh.npz"))
+    corners, sizes = polygon_corners(avatar.polygon_triangles, len(avatar.faces))
+
+    # One Blender polygon per stored polygon: mostly quads, the rest triangles.
+    assert np.array_equal(mesh["quads_sizes"], sizes)
+    assert len(sizes) == len(avatar.polygon_triangles) < len(avatar.faces)
+    assert (mesh["quads_sizes"] == 4).sum() == (avatar.polygon_triangles == 2).sum()
+    assert (mesh["quads_sizes"] == 4).mean() >= 0.7
+    assert np.array_equal(mesh["triangles_sizes"], np.full(len(avatar.faces), 3))
+    # Each corner has the vertex, UVs (albedo and portrait) and material of the triangle mesh.
+    assert np.array_equal(mesh["quads_corners"], avatar.faces.ravel()[corners])
+    assert r["quads"]["uv_layers"] == r["triangles"]["uv_layers"] == ["UVMap", "Portrait"]
+    for layer in r["quads"]["uv_layers"]:
+        quads = mesh[f"quads_uv_{layer}"].reshape(-1, 2)
+        triangles = mesh[f"triangles_uv_{layer}"].reshape(-1, 2)
+        assert np.array_equal(quads, triangles[corners]), layer
+    np.testing.assert_allclose(mesh["quads_uv_UVMap"].reshape(-1, 2),
+                               avatar.uvs[avatar.uv_faces.ravel()[corners]])
+    first = np.cumsum(avatar.polygon_triangles.astype(int)) - avatar.polygon_triangles
+    assert np.array_equal(mesh["quads_material"], mesh["triangles_material"][first])
+    assert len(set(mesh["quads_material"])) > 2
+    # Vertices and shape keys are untouched by the polygons.
+    assert r["quads"]["vertices"] == r["triangles"]["vertices"] == avatar.vertex_count
+    assert r["quads"]["keys"] == r["triangles"]["keys"]
+    assert r["quads"]["keys"][1:1 + len(avatar.blendshape_names)] == avatar.blendshape_names
+    assert np.array_equal(mesh["quads_keys"], mesh["triangles_keys"])
+
+
 # --- portrait mode ---------------------------------------------------------------------------
 
 @needs_bpy

@@ -83,6 +83,7 @@ def test_avatar_folder_holds_every_file_and_the_consent(sample_avatar):
     assert avatar.provenance["inputs"][0]["file"] == "astronaut.png"
     assert avatar.provenance["fit"][0]["landmark_rms_px"] < 3.0
     assert set(avatar.blendshape_names) == set(builtin_model().expression_names)
+    np.testing.assert_array_equal(avatar.polygon_triangles, builtin_model().polygon_triangles)
     albedo = np.asarray(Image.open(io.BytesIO(avatar.albedo_png)))
     assert albedo.shape == (1024, 1024, 3)
     centre = albedo[300:700, 300:700].reshape(-1, 3).mean(0)

@@ -1,6 +1,7 @@
 """Avatar and Take formats: round trips, atomic writes, and clear rejection of bad files."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -20,6 +21,50 @@ def test_avatar_round_trip_keeps_every_array_and_record(tiny_avatar, tmp_path):
     assert back.blendshape_names == tiny_avatar.blendshape_names
     assert back.consent == tiny_avatar.consent
     assert back.albedo_png == tiny_avatar.albedo_png
+
+
+def with_quads(avatar):
+    """``avatar`` (the fixture's UV sphere) with its quads: per column a cap triangle, 13 quads
+    stored as (a, d, c), (a, c, b), and the other cap's triangle."""
+    return dataclasses.replace(avatar, polygon_triangles=np.tile([1] + [2] * 13 + [1], 24)
+                               .astype(np.uint8))
+
+
+def test_avatar_round_trip_keeps_its_quads(tiny_avatar, tmp_path):
+    quads = with_quads(tiny_avatar)
+    back = read_avatar(write_avatar(quads, tmp_path / "a"))
+    np.testing.assert_array_equal(back.polygon_triangles, quads.polygon_triangles)
+    assert back.polygon_triangles.dtype == np.uint8
+    assert (back.polygon_triangles == 2).sum() == 24 * 13
+    # Without polygons (as every avatar written before quads) each face is a triangle.
+    assert read_avatar(write_avatar(tiny_avatar, tmp_path / "b")).polygon_triangles is None
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda a: {"polygon_triangles": a.polygon_triangles[1:]}, "add up to"),
+    (lambda a: {"polygon_triangles": np.r_[[0], a.polygon_triangles]}, "between 1 and 255"),
+    (lambda a: {"polygon_triangles": np.r_[[2, 1], a.polygon_triangles[2:]]}, "do not match faces"),
+    (lambda a: {"uv_faces": a.uv_faces[:, [0, 2, 1]]}, "do not match uv_faces"),
+])
+def test_avatar_with_damaged_polygons_is_refused_naming_the_file(tiny_avatar, tmp_path, change,
+                                                                 problem):
+    quads = with_quads(tiny_avatar)
+    folder = write_avatar(quads, tmp_path / "a")
+    with np.load(folder / "mesh.npz") as data:
+        arrays = dict(data)
+    arrays.update(change(quads))
+    np.savez(folder / "mesh.npz", **arrays)
+    with pytest.raises(FormatError, match=problem) as error:
+        read_avatar(folder)
+    assert str(folder / "mesh.npz") in str(error.value)
+
+
+def test_faces_changed_without_their_polygons_are_not_written(tiny_avatar, tmp_path):
+    quads = with_quads(tiny_avatar)
+    front = dataclasses.replace(quads, faces=quads.faces[:-1], uv_faces=quads.uv_faces[:-1])
+    with pytest.raises(FormatError, match="polygon_triangles add up to"):
+        write_avatar(front, tmp_path / "a")
+    assert not (tmp_path / "a").exists()
 
 
 def test_take_round_trip_keeps_curves_audio_and_segments(tiny_take, tmp_path):

@@ -93,7 +93,7 @@ def test_installed_model_is_found_by_name_and_loads_identically(ict_model, tmp_p
     assert installed_models() == ["builtin", "ict"]
     loaded = find_model("ict")
     for name in ("vertices_m", "faces", "uvs", "uv_faces", "vertex_regions", "landmark_faces",
-                 "landmark_bary", "ibug_faces"):
+                 "landmark_bary", "ibug_faces", "polygon_triangles"):
         np.testing.assert_allclose(getattr(loaded, name), getattr(ict_model, name), atol=1e-7)
     np.testing.assert_allclose(loaded.identity_basis_m, ict_model.identity_basis_m, atol=1e-7)
     assert loaded.expression_names == ict_model.expression_names
@@ -116,6 +116,28 @@ def test_import_reads_an_unzipped_folder_with_any_number_of_identities(tmp_path)
     assert set(model.expression_names) == {"jawOpen", "eyeBlinkLeft", "browInnerUp"}
     halves = read_ict(folder / "FaceXModel", embed=False)  # the FaceXModel folder works too
     np.testing.assert_array_equal(halves.expression_deltas_m, model.expression_deltas_m)
+
+
+def test_import_keeps_the_quads_of_the_kept_parts():
+    from revive_core.formats.polygons import polygon_corners, polygon_problem
+    from revive_core.model.ict import KEPT_MATERIALS, read_ict
+
+    model = read_ict(ICT_ZIP, embed=False)
+    polygons = model.polygon_triangles
+    assert polygon_problem(polygons, model.faces, model.uv_faces) is None
+    assert (polygons == 2).mean() >= 0.9  # ICT-FaceKit is a quad mesh
+    # Every quad of the kept materials in the OBJ, in order, corner for corner.
+    with zipfile.ZipFile(ICT_ZIP) as z:
+        obj = z.read(next(n for n in z.namelist() if n.endswith("/generic_neutral_mesh.obj")))
+    upstream, material = [], ""
+    for line in obj.decode().splitlines():
+        if line.startswith("usemtl"):
+            material = line.split()[1]
+        elif line.startswith("f ") and material in KEPT_MATERIALS:
+            upstream.append([int(c.split("/")[0]) - 1 for c in line.split()[1:]])
+    corners, sizes = polygon_corners(polygons, len(model.faces))
+    assert sizes.tolist() == [len(p) for p in upstream]
+    assert model.faces.ravel()[corners].tolist() == [i for p in upstream for i in p]
 
 
 def _revive(*args: str, env=None) -> subprocess.CompletedProcess:

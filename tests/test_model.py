@@ -21,7 +21,7 @@ from revive_core.model.topology import GROUPS
 DIGEST = ("from revive_core.model.builtin import builtin_model; import hashlib; m = builtin_model(); "
           "h = hashlib.sha256(); [h.update(a.tobytes()) for a in (m.vertices_m, m.faces, m.uvs, "
           "m.uv_faces, m.vertex_regions, m.identity_basis_m, m.expression_deltas_m, "
-          "m.landmark_faces, m.landmark_bary)]; print(h.hexdigest())")
+          "m.landmark_faces, m.landmark_bary, m.polygon_triangles)]; print(h.hexdigest())")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,20 @@ def test_head_has_every_part_shape_and_landmark(model):
     head = build_head()
     quads = sum(len(p) == 4 for p in head.polygons)
     assert quads > 0.5 * len(head.polygons) - 852 / 2  # all but the face mask's triangles
+
+
+def test_head_keeps_its_quads_as_fans_of_two_triangles(model):
+    from revive_core.formats.polygons import polygon_corners, polygon_problem
+
+    polygons = model.polygon_triangles
+    assert polygons.dtype == np.uint8 and int(polygons.sum()) == len(model.faces)
+    assert polygon_problem(polygons, model.faces, model.uv_faces) is None
+    assert (polygons == 2).mean() >= 0.7 and set(polygons.tolist()) == {1, 2}
+    # The corners rebuilt from the fans are the head's own polygons, in order.
+    head = build_head()
+    corners, sizes = polygon_corners(polygons, len(model.faces))
+    assert sizes.tolist() == [len(p) for p in head.polygons]
+    assert model.faces.ravel()[corners].tolist() == [i for p in head.polygons for i in p]
 
 
 def test_model_is_generated_identically_in_separate_processes():
@@ -156,9 +170,50 @@ def test_saved_model_loads_back_and_is_checked(model, tmp_path):
     np.testing.assert_array_equal(loaded.faces, model.faces)
     np.testing.assert_allclose(loaded.expression_deltas_m, model.expression_deltas_m, atol=1e-7)
     assert loaded.expression_names == model.expression_names
+    np.testing.assert_array_equal(loaded.polygon_triangles, model.polygon_triangles)
+    assert loaded.polygon_triangles.dtype == np.uint8
     (folder / "model.json").write_text('{"format": "revive.avatar", "version": 1}')
     with pytest.raises(FormatError, match="not a Face model"):
         load_model(folder)
+
+
+def _rewrite_npz(path, **changes):
+    """Rewrite the npz at ``path`` with some arrays replaced (None: removed)."""
+    with np.load(path) as data:
+        arrays = dict(data)
+    for name, array in changes.items():
+        if array is None:
+            arrays.pop(name)
+        else:
+            arrays[name] = array
+    np.savez(path, **arrays)
+
+
+def test_model_without_polygons_loads_as_triangles(model, tmp_path):
+    from revive_core.model.morphable import load_model, save_model
+
+    folder = save_model(model, tmp_path / "older")
+    _rewrite_npz(folder / "model.npz", polygon_triangles=None)  # as written before quads
+    loaded = load_model(folder)
+    assert loaded.polygon_triangles is None
+    np.testing.assert_array_equal(loaded.faces, model.faces)
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda p: p[:-1], "add up to"),
+    (lambda p: np.concatenate([[0], p]), "between 1 and 255"),
+    (lambda p: np.r_[np.full(p.sum() // 2, 2), np.ones(p.sum() % 2, int)],  # pairs, most unrelated
+     "do not match faces"),
+])
+def test_model_with_damaged_polygons_is_refused_naming_the_file(model, tmp_path, damage, problem):
+    from revive_core.model.morphable import load_model, save_model
+
+    folder = save_model(model, tmp_path / "damaged")
+    damaged = damage(model.polygon_triangles.astype(np.int64))
+    _rewrite_npz(folder / "model.npz", polygon_triangles=damaged)
+    with pytest.raises(FormatError, match=problem) as error:
+        load_model(folder)
+    assert str(folder / "model.npz") in str(error.value)
 
 
 def test_unknown_model_names_are_refused_with_the_installed_ones(tmp_path, monkeypatch):

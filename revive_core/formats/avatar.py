@@ -5,7 +5,9 @@ Files:
                      blendshape and region names, files, provenance, consent, optional portrait
     mesh.npz         vertices (V,3) f32, faces (F,3) i32, uvs (T,2) f32, uv_faces (F,3) i32,
                      vertex_regions (V,) u8, landmark_faces (L,) i32 (-1: not on the mesh),
-                     landmark_bary (L,3) f32
+                     landmark_bary (L,3) f32, optional polygon_triangles (P,) u8: how many
+                     consecutive faces make up each polygon, a fan from its first corner
+                     (2: a quad (a,b,c),(a,c,d)); sums to F. Absent: every face is a triangle
     blendshapes.npz  deltas (K,V,3) f32, in the order of avatar.json's blendshapes
     albedo.png       the skin texture
     portrait.png     optional: the source photo the portrait camera looks through
@@ -21,6 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .polygons import polygon_problem
 from .storage import Source, atomic_directory, dumps_json, finite_number, npz_bytes, png_size, require
 
 __all__ = ["AVATAR_FORMAT", "AVATAR_VERSION", "Avatar", "read_avatar", "write_avatar"]
@@ -55,6 +58,8 @@ class Avatar:
     portrait: dict[str, Any] | None = None  # camera of the source photo: see DESIGN.md
     portrait_png: bytes | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, kept through a round trip
+    # (P,) uint8 faces per polygon (fans, see polygons.py); None: every face is a triangle
+    polygon_triangles: np.ndarray | None = None
 
     @property
     def vertex_count(self) -> int:
@@ -73,6 +78,7 @@ class Avatar:
 def write_avatar(avatar: Avatar, folder: Path, *, extra_files: Mapping[str, bytes] = ()) -> Path:
     """Write ``avatar`` to ``folder`` atomically (a previous avatar there is replaced whole)."""
     _check_arrays(avatar, Path(folder))
+    _check_polygons(avatar, Path(folder))
     files = {"mesh": "mesh.npz", "blendshapes": "blendshapes.npz", "albedo": "albedo.png"}
     if avatar.portrait_png is not None:
         files["portrait"] = "portrait.png"
@@ -105,6 +111,8 @@ def write_avatar(avatar: Avatar, folder: Path, *, extra_files: Mapping[str, byte
         "landmark_faces": avatar.landmark_faces.astype(np.int32),
         "landmark_bary": avatar.landmark_bary.astype(np.float32),
     }
+    if avatar.polygon_triangles is not None:
+        mesh["polygon_triangles"] = avatar.polygon_triangles.astype(np.uint8)
     with atomic_directory(Path(folder)) as tmp:
         (tmp / "avatar.json").write_bytes(dumps_json(document))
         (tmp / "mesh.npz").write_bytes(npz_bytes(mesh))
@@ -131,7 +139,8 @@ def read_avatar(path: Path) -> Avatar:
             "blendshape and region names must be strings.")
     mesh = source.npz("mesh.npz", {
         "vertices": ("f", 2), "faces": ("iu", 2), "uvs": ("f", 2), "uv_faces": ("iu", 2),
-        "vertex_regions": ("iu", 1), "landmark_faces": ("iu", 1), "landmark_bary": ("f", 2)})
+        "vertex_regions": ("iu", 1), "landmark_faces": ("iu", 1), "landmark_bary": ("f", 2)},
+        optional={"polygon_triangles": ("iu", 1)})
     deltas = source.npz("blendshapes.npz", {"deltas": ("f", 3)})["deltas"]
     albedo = source.read("albedo.png", MAX_PNG_BYTES)
     require(_is_png(albedo), source.path / "albedo.png", "is not a PNG image.")
@@ -153,8 +162,11 @@ def read_avatar(path: Path) -> Avatar:
         blendshape_names=list(doc["blendshapes"]), blendshape_deltas_m=deltas.astype(np.float32),
         albedo_png=albedo, model_id=doc["model"], consent=doc["consent"],
         provenance=doc.get("provenance") or {}, portrait=portrait, portrait_png=portrait_png,
-        extra=doc.get("extra") or {})
+        extra=doc.get("extra") or {}, polygon_triangles=mesh.get("polygon_triangles"))
     _check_arrays(avatar, source.path)
+    _check_polygons(avatar, source.path / "mesh.npz")
+    if avatar.polygon_triangles is not None:
+        avatar.polygon_triangles = avatar.polygon_triangles.astype(np.uint8)
     require(doc.get("vertex_count") == avatar.vertex_count, where,
             f"vertex_count {doc.get('vertex_count')} does not match mesh.npz ({avatar.vertex_count}).")
     return avatar
@@ -199,3 +211,10 @@ def _check_arrays(a: Avatar, path: Path) -> None:
         require(bool(np.isfinite(array).all()), path, f"{name} contain NaN or infinite values.")
     require(isinstance(a.consent, dict) and bool(a.consent.get("authorised_by")), path,
             "the consent record (who authorised this avatar) is missing.")
+
+
+def _check_polygons(a: Avatar, path: Path) -> None:
+    """The polygons, when stored, must be fans of consecutive faces (see polygons.py)."""
+    if a.polygon_triangles is not None:
+        problem = polygon_problem(a.polygon_triangles, a.faces, a.uv_faces)
+        require(problem is None, path, problem or "")

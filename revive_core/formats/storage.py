@@ -185,11 +185,14 @@ class Source:
                 "Update Revive (and the Blender add-on) to a release that knows this version.")
         return document
 
-    def npz(self, name: str, expected: Mapping[str, tuple[str, int]]) -> dict[str, np.ndarray]:
+    def npz(self, name: str, expected: Mapping[str, tuple[str, int]], *,
+            optional: Mapping[str, tuple[str, int]] | None = None) -> dict[str, np.ndarray]:
         """Read ``name`` and check each array's dtype kind and number of dimensions.
 
-        ``expected`` maps array name to (dtype kinds such as "f" or "iu", ndim).
+        ``expected`` maps array name to (dtype kinds such as "f" or "iu", ndim). ``optional``
+        lists arrays checked the same way when present (older files may lack them).
         """
+        optional = optional or {}
         raw = self.read(name, MAX_NPZ_BYTES)
         try:
             with zipfile.ZipFile(io.BytesIO(raw)) as inner:
@@ -198,16 +201,19 @@ class Source:
                 raise FormatError(f"{self.path}: {name} unpacks to more than "
                                   f"{MAX_NPZ_BYTES // 1024**3} GB.", "The file is damaged.")
             with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files if key in expected}
+                wanted = {*expected, *optional}
+                arrays = {key: npz[key] for key in npz.files if key in wanted}
         except FormatError:
             raise
         except Exception as exc:  # numpy raises many types for damaged or pickled data
             raise FormatError(f"{self.path}: {name} is not a readable array file ({exc}).",
                               "It may be damaged or contain pickled objects, which Revive never "
                               "loads. Write it again with Revive.") from None
-        for key, (kinds, ndim) in expected.items():
+        for key, (kinds, ndim) in {**optional, **expected}.items():
             if key not in arrays:
-                raise FormatError(f"{self.path}: {name} has no array {key!r}.")
+                if key in expected:
+                    raise FormatError(f"{self.path}: {name} has no array {key!r}.")
+                continue
             array = arrays[key]
             if not isinstance(array, np.ndarray):  # numpy hands back a damaged member's bytes
                 raise FormatError(f"{self.path}: {name}:{key} is not a readable array.",

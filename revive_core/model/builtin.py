@@ -80,7 +80,7 @@ def builtin_model() -> MorphableModel:
     identity = identity_components(head)
     made = expression_shapes(head)
     shapes = {name: made[name] for name in ARKIT_BLENDSHAPES}
-    faces, uv_faces, uvs = _triangles(head)
+    faces, uv_faces, uvs, polygon_triangles = _triangles(head)
     landmark_faces, landmark_bary = _landmark_embedding(head, faces)
     return MorphableModel(
         model_id=BUILTIN_ID, vertices_m=head.vertices, faces=faces, uvs=uvs, uv_faces=uv_faces,
@@ -93,7 +93,8 @@ def builtin_model() -> MorphableModel:
         ibug_faces=landmark_faces[list(IBUG_FROM_MEDIAPIPE)],
         ibug_bary=landmark_bary[list(IBUG_FROM_MEDIAPIPE)],
         info={"source": "Revive's own code (revive_core/model)", "licence": "MIT",
-              "polygons": "quads and triangles; each quad is two consecutive triangles"})
+              "polygons": "quads and triangles; each quad is two consecutive triangles"},
+        polygon_triangles=polygon_triangles)
 
 
 def build_head() -> HeadParts:
@@ -237,9 +238,12 @@ def _cylindrical_uvs(v: np.ndarray) -> np.ndarray:
                      0.5 + (w - (w.max() + w.min()) / 2) / span], axis=1)
 
 
-def _triangles(head: HeadParts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Triangles (F, 3), their UV indices (F, 3) and the UVs (T, 2); quads become two
-    consecutive triangles split on their first diagonal (Blender's tris-to-quads undoes it)."""
+def _triangles(head: HeadParts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Triangles (F, 3), their UV indices (F, 3), the UVs (T, 2) and triangles per polygon (P,).
+
+    Each polygon becomes a fan of consecutive triangles from its first corner, so a quad is two
+    triangles split on its first diagonal; ``polygon_triangles`` (uint8) lets readers rebuild it.
+    """
     faces, corner = [], []
     for poly, uv in zip(head.polygons, head.corner_uvs):
         for k in range(1, len(poly) - 1):
@@ -247,8 +251,9 @@ def _triangles(head: HeadParts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             corner.append(np.stack([uv[0], uv[k], uv[k + 1]]))
     corner = np.round(np.stack(corner).reshape(-1, 2), 6)
     uvs, uv_index = np.unique(corner, axis=0, return_inverse=True)
+    polygon_triangles = np.array([len(poly) - 2 for poly in head.polygons], np.uint8)
     return (np.array(faces, np.int32), uv_index.reshape(-1, 3).astype(np.int32),
-            uvs.astype(np.float32))
+            uvs.astype(np.float32), polygon_triangles)
 
 
 def _landmark_embedding(head: HeadParts, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ The conversion:
 - Geometry kept: face, head and neck, mouth socket, eye sockets, gums and tongue, teeth and
   eyeballs (sclera, iris). Dropped: lacrimal fluid, eye blend, eye occlusion and eyelash strips,
   which are see-through overlays that need Unreal-style shaders. Quads are split in two
-  triangles (a, b, c) + (a, c, d).
+  triangles (a, b, c) + (a, c, d), and ``polygon_triangles`` keeps them quads for Blender.
 - UVs: upstream puts each material in its own UDIM tile; they are packed into one 0..1 atlas
   (face 0.75 wide at the top left, back of head, gums and teeth in the right column, sclera and
   iris along the bottom).
@@ -142,12 +142,14 @@ def _obj_polygons(data: bytes) -> tuple[np.ndarray, list[tuple[str, list[int], l
 
 
 def _triangulated(polygons, uvs: np.ndarray, kept: np.ndarray):
-    """Triangles (F, 3), UVs packed into one atlas (T, 2), uv faces (F, 3), over kept vertices."""
-    faces, uv_keys = [], []
+    """Triangles (F, 3), UVs packed into one atlas (T, 2), uv faces (F, 3), over kept vertices,
+    and triangles per polygon (P,) uint8: each polygon is a fan from its first corner."""
+    faces, uv_keys, polygon_triangles = [], [], []
     rect_ids = {m: i for i, m in enumerate(ATLAS)}
     for material, vids, tids in polygons:
         if material not in KEPT_MATERIALS:
             continue
+        polygon_triangles.append(len(vids) - 2)
         for k in range(1, len(vids) - 1):
             faces.append((vids[0], vids[k], vids[k + 1]))
             uv_keys.append([(rect_ids[material], tids[j]) for j in (0, k, k + 1)])
@@ -163,7 +165,7 @@ def _triangulated(polygons, uvs: np.ndarray, kept: np.ndarray):
     packed = origin + (uvs[tid] - np.floor(uvs[tid])) * size[:, None]
     # Tiles are upstream's UDIMs: u in [n, n+1). floor() maps each into 0..1 before packing.
     return (remap[faces].astype(np.int32), packed.astype(np.float32),
-            inverse.reshape(-1, 3).astype(np.int32))
+            inverse.reshape(-1, 3).astype(np.int32), np.array(polygon_triangles, np.uint8))
 
 
 def _expression_name(stem: str) -> str:
@@ -188,7 +190,7 @@ def read_ict(path: Path, *, embed: bool = True, model_id: str = "ict-facekit") -
     uvs, polygons = _obj_polygons(neutral_data)
     kept = np.zeros(VERTEX_COUNT, bool)
     kept[:REGION_RANGES[-1][2]] = True
-    faces, packed_uvs, uv_faces = _triangulated(polygons, uvs, kept)
+    faces, packed_uvs, uv_faces, polygon_triangles = _triangulated(polygons, uvs, kept)
     regions = np.zeros(int(kept.sum()), np.uint8)
     for name, start, end in REGION_RANGES:
         regions[start:end] = REGION_NAMES.index(name)
@@ -232,7 +234,8 @@ def read_ict(path: Path, *, embed: bool = True, model_id: str = "ict-facekit") -
               "licence": "MIT", "licence_text": _licence_notice(neutral_data),
               "imported_from": str(Path(path).resolve()), "identity_components": len(identity_files),
               "dropped": "lacrimal fluid, eye blend, eye occlusion, eyelashes",
-              "missing_arkit": [n for n in ARKIT_BLENDSHAPES if n not in shapes]})
+              "missing_arkit": [n for n in ARKIT_BLENDSHAPES if n not in shapes]},
+        polygon_triangles=polygon_triangles)
     if embed:
         from .embedding import derive_mediapipe_embedding
 

@@ -10,7 +10,9 @@ On disk a model is a folder (or a zip of one) with two files:
     model.npz    vertices (V,3) f32, faces (F,3) i32, uvs (T,2) f32, uv_faces (F,3) i32,
                  vertex_regions (V,) u8, identity (I,V,3) f32, expressions (E,V,3) f32,
                  landmark_faces (478,) i32, landmark_bary (478,3) f32,
-                 ibug_faces (68,) i32, ibug_bary (68,3) f32
+                 ibug_faces (68,) i32, ibug_bary (68,3) f32, optional polygon_triangles (P,) u8:
+                 how many consecutive faces make up each polygon, a fan from its first corner
+                 (2: a quad (a,b,c),(a,c,d)); sums to F. Absent: every face is a triangle
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..formats.polygons import polygon_problem
 from ..formats.storage import Source, atomic_directory, dumps_json, npz_bytes, require
 
 __all__ = ["MorphableModel", "MODEL_FORMAT", "MODEL_VERSION", "save_model", "load_model"]
@@ -49,6 +52,8 @@ class MorphableModel:
     ibug_faces: np.ndarray = field(default_factory=lambda: np.full(68, -1, np.int32))  # (68,)
     ibug_bary: np.ndarray = field(default_factory=lambda: np.zeros((68, 3), np.float32))
     info: dict[str, Any] = field(default_factory=dict)  # source, licence, credits, notes
+    # (P,) uint8 faces per polygon (fans, see formats/polygons.py); None: all triangles
+    polygon_triangles: np.ndarray | None = None
 
     def shape(self, identity: np.ndarray | None = None,
               expression: Mapping[str, float] | np.ndarray | None = None) -> np.ndarray:
@@ -118,6 +123,10 @@ def save_model(model: MorphableModel, folder: Path) -> Path:
         "ibug_faces": model.ibug_faces.astype(np.int32),
         "ibug_bary": model.ibug_bary.astype(np.float32),
     }
+    if model.polygon_triangles is not None:
+        problem = polygon_problem(model.polygon_triangles, model.faces, model.uv_faces)
+        require(problem is None, Path(folder) / "model.npz", problem or "")
+        arrays["polygon_triangles"] = model.polygon_triangles.astype(np.uint8)
     with atomic_directory(Path(folder)) as tmp:
         (tmp / "model.json").write_bytes(dumps_json(document))
         (tmp / "model.npz").write_bytes(npz_bytes(arrays))
@@ -137,7 +146,7 @@ def load_model(path: Path) -> MorphableModel:
         "vertices": ("f", 2), "faces": ("iu", 2), "uvs": ("f", 2), "uv_faces": ("iu", 2),
         "vertex_regions": ("iu", 1), "identity": ("f", 3), "expressions": ("f", 3),
         "landmark_faces": ("iu", 1), "landmark_bary": ("f", 2), "ibug_faces": ("iu", 1),
-        "ibug_bary": ("f", 2)})
+        "ibug_bary": ("f", 2)}, optional={"polygon_triangles": ("iu", 1)})
     v, f = a["vertices"], a["faces"]
     where = source.path / "model.npz"
     require(v.shape[1:] == (3,) and f.shape[1:] == (3,) and len(f) > 0, where,
@@ -157,6 +166,11 @@ def load_model(path: Path) -> MorphableModel:
         require(bary.shape == (len(faces_), 3) and int(faces_.max(initial=-1)) < len(f)
                 and int(faces_.min(initial=0)) >= -1, where,
                 f"{name} embedding refers to faces that do not exist.")
+    polygons = a.get("polygon_triangles")
+    if polygons is not None:
+        problem = polygon_problem(polygons, f, a["uv_faces"])
+        require(problem is None, where, problem or "")
+        polygons = polygons.astype(np.uint8)
     return MorphableModel(
         model_id=doc["model_id"], vertices_m=v.astype(np.float64), faces=f.astype(np.int32),
         uvs=a["uvs"].astype(np.float32), uv_faces=a["uv_faces"].astype(np.int32),
@@ -166,4 +180,5 @@ def load_model(path: Path) -> MorphableModel:
         landmark_faces=a["landmark_faces"].astype(np.int32),
         landmark_bary=a["landmark_bary"].astype(np.float32),
         ibug_faces=a["ibug_faces"].astype(np.int32), ibug_bary=a["ibug_bary"].astype(np.float32),
-        info=doc.get("info") if isinstance(doc.get("info"), dict) else {})
+        info=doc.get("info") if isinstance(doc.get("info"), dict) else {},
+        polygon_triangles=polygons)
