@@ -37,13 +37,13 @@ def renderer():
 
 
 def _photo(model, identity, renderer, path: Path, *, yaw: float, pitch: float = 0.0):
-    from revive_core.model.embedding import region_colours
+    from revive_core.model.embedding import paint_lips_and_brows, region_colours
     from revive_core.model.views import look_at_face
 
     camera = look_at_face(model.vertices_m[model.region_mask("face")], 512, 512, yaw_deg=yaw,
                           pitch_deg=pitch, fill=0.45)
     image, _ = renderer.render(model.shape(identity), model.faces, camera,
-                               colours=region_colours(model))
+                               colours=paint_lips_and_brows(model, region_colours(model)))
     Image.fromarray(image).save(path)
     return detect_face(path), camera
 

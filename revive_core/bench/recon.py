@@ -220,8 +220,7 @@ def _photos(truth, identity: np.ndarray, count: int, rng: np.random.Generator, r
 
 def _skin(truth, rng: np.random.Generator) -> np.ndarray:
     """Procedural per-vertex colours (V, 3) for one head: skin, lips, brows, hair, eyes."""
-    from ..model.embedding import region_colours
-    from ..model.head import inside_polygon
+    from ..model.embedding import paint_lips_and_brows, region_colours
 
     v = truth.vertices_m
     tone = np.array(SKIN_TONES[rng.integers(len(SKIN_TONES))], float) * rng.uniform(0.95, 1.05, 3)
@@ -233,36 +232,15 @@ def _skin(truth, rng: np.random.Generator) -> np.ndarray:
         direction = rng.standard_normal(3)
         blotch += np.sin(v @ direction * rng.uniform(40, 120) + rng.uniform(0, 6.3))
     colours[skin] *= (1.0 + 0.03 * blotch[skin])[:, None]
-    landmarks, _ = truth.ibug_landmarks(v)
-    front = v[:, 2] > landmarks[30, 2] - 0.05
-    lips = (inside_polygon(v[:, :2], landmarks[48:60, :2])
-            | _near_polyline(v, landmarks[48:60], 0.0015))
-    lips &= skin & front
-    colours[lips] = colours[lips] * [0.85, 0.62, 0.62]
-    brows = (_near_polyline(v, landmarks[17:22], 0.0035, closed=False)
-             | _near_polyline(v, landmarks[22:27], 0.0035, closed=False))
     hair = np.array(HAIR[rng.integers(len(HAIR))], float)
-    brows &= skin & front
-    colours[brows] = 0.5 * colours[brows] + 0.5 * hair
+    colours = paint_lips_and_brows(truth, colours, brow_rgb=hair)
+    landmarks, _ = truth.ibug_landmarks(v)
     scalp = truth.region_mask("scalp") & (v[:, 1] > landmarks[19, 1] + 0.045)
     if rng.uniform() < 0.7:
         colours[scalp] = hair * (1.0 + 0.05 * blotch[scalp])[:, None]
     iris = truth.region_mask("eye_iris_left", "eye_iris_right")
     colours[iris] = IRIS[rng.integers(len(IRIS))]
     return np.clip(colours, 0, 255)
-
-
-def _near_polyline(points: np.ndarray, line: np.ndarray, radius: float, *,
-                   closed: bool = True) -> np.ndarray:
-    """(N,) points within ``radius`` of a polyline, measured in the front view (x, y)."""
-    p = points[:, :2]
-    a, b = line[:, :2], np.roll(line[:, :2], -1, axis=0)
-    if not closed:
-        a, b = a[:-1], b[:-1]
-    ab = b - a
-    t = np.clip(((p[:, None] - a[None]) * ab[None]).sum(2) / (ab**2).sum(1)[None], 0, 1)
-    closest = a[None] + t[..., None] * ab[None]
-    return np.linalg.norm(p[:, None] - closest, axis=2).min(1) < radius
 
 
 def _evaluate(model, detections: list, truth_points: np.ndarray, truth, true_neutral) -> dict:

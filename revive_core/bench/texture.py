@@ -9,9 +9,10 @@ spaces match) -> texture, once per method (``blur``, ``delit``, ``gan``). Measur
 
 - PSNR and SSIM of the recovered albedo against the truth over the skin texels some photo saw
   ("seen") and those none saw ("unseen"), in sRGB 8-bit units;
-- PSNR of a re-render from a new viewpoint 30 degrees off the first photo (yaw): the fitted
-  head as the fit explains that photo, with the recovered albedo, against the true head and
-  albedo, both under the same neutral light, over the pixels both heads cover;
+- PSNR of a re-render from a new viewpoint 30 degrees off the first photo (yaw, the camera
+  orbiting the face's centre): the fitted head as the fit explains that photo, with the
+  recovered albedo, against the true head and albedo, both under the same neutral light, over
+  the pixels both heads cover;
 - seconds per stage.
 """
 from __future__ import annotations
@@ -164,13 +165,16 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
                    for p in fit.photos]
     face_regions = model.vertex_regions[model.faces].max(1)
     skin = _skin_texels(model, layout, face_regions)
-    true_novel, true_depth = renderer.render(vertices, model, truth,
-                                             _turned(cameras[0], vertices, NOVEL_YAW_DEG),
-                                             NEUTRAL_LIGHT)
-    # The scene of the first photo seen from elsewhere: the fitted head as the fit explains
-    # that photo (its identity and expression), the camera orbited by NOVEL_YAW_DEG.
+    # The scene of the first photo seen from elsewhere: the camera orbits NOVEL_YAW_DEG about
+    # the face's centre and sees the true head, or the fitted head as the fit explains that
+    # photo (its identity and expression).
+    face_mask = model.region_mask("face")
+    true_novel, true_depth = renderer.render(
+        vertices, model, truth, _turned(cameras[0], vertices[face_mask].mean(0), NOVEL_YAW_DEG),
+        NEUTRAL_LIGHT)
     fitted_vertices = photo_views[0].vertices_m
-    novel_camera = _turned(fit.photos[0].camera, fitted_vertices, NOVEL_YAW_DEG)
+    novel_camera = _turned(fit.photos[0].camera, fitted_vertices[face_mask].mean(0),
+                           NOVEL_YAW_DEG)
     scores, seen = {}, None
     for method in METHODS:
         began = time.perf_counter()
@@ -321,11 +325,11 @@ def _random_light(rng: np.random.Generator) -> Light:
     return Light(ambient / peak, light.directions, light.intensities / peak)
 
 
-def _turned(camera, vertices: np.ndarray, yaw_deg: float):
-    """``camera`` orbited by ``yaw_deg`` about the head's vertical axis through its centre."""
+def _turned(camera, centre_m: np.ndarray, yaw_deg: float):
+    """``camera`` orbited by ``yaw_deg`` about the model's vertical axis through ``centre_m``."""
     from scipy.spatial.transform import Rotation
 
-    centre = 0.5 * (vertices.min(0) + vertices.max(0))
+    centre = np.asarray(centre_m, dtype=np.float64)
     turn = Rotation.from_euler("y", yaw_deg, degrees=True)
     rotation = Rotation.from_rotvec(camera.rotation) * turn
     translation = np.asarray(camera.translation) + Rotation.from_rotvec(camera.rotation).apply(
