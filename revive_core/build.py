@@ -30,13 +30,14 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
                  texture_size: int = 1024, model: str | MorphableModel = "builtin",
                  texture_method: str = "gan",
                  texture_generator: Path | None = None, texture_seed: int = 0,
-                 step: Step = lambda _: None) -> Avatar:
+                 texture_grain: float = 0.5, step: Step = lambda _: None) -> Avatar:
     """Build and write an avatar from ``photos`` of one person; returns it.
 
     ``model`` is an installed model's name (``builtin``, ``ict``), a model folder, or a model.
     ``texture_method`` is ``gan`` (unseen skin completed by a GAN, default), ``delit`` (filled
     smoothly; quicker) or ``blur`` (photos' lighting kept); ``texture_generator`` is a file of
-    pretrained generator weights; ``texture_seed`` seeds the GAN.
+    pretrained generator weights; ``texture_seed`` seeds the GAN; ``texture_grain`` (0..1) is
+    the strength of the grain it invents.
     """
     model = find_model(model) if isinstance(model, str) else model
     step("Finding the face in each photo")
@@ -51,8 +52,8 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
         model.faces, model.uvs, model.uv_faces, face_regions,
         [PhotoView(p.detection.image, p.camera, p.vertices(model, fit.identity)) for p in fit.photos],
         size=texture_size, region_names=model.region_names, rest_vertices_m=fit.neutral_vertices,
-        method=texture_method, completion=CompletionSettings(seed=texture_seed,
-                                                             generator_path=texture_generator))
+        method=texture_method, completion=CompletionSettings(
+            seed=texture_seed, generator_path=texture_generator, grain=texture_grain))
     avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
                              sources=[Path(p) for p in photos])
     step("Writing the avatar")

@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--texture-generator", type=Path, default=None, metavar="PATH",
                    help="pretrained texture generator weights (a PyTorch state dict)")
     p.add_argument("--texture-seed", type=int, default=0, help="seeds the texture GAN")
+    p.add_argument("--texture-grain", type=float, default=0.5, metavar="0..1",
+                   help="strength of the skin grain the GAN invents where no photo saw the skin "
+                        "(default 0.5; 0 smooth, 1 as generated)")
     p.set_defaults(run=_build)
 
     p = sub.add_parser("say", help="make a take: the avatar speaking a line")
@@ -207,6 +210,9 @@ def _build(args) -> None:
     from .consent import parse_consent
 
     consent = parse_consent(args.consent, document=args.consent_document)
+    if not 0.0 <= args.texture_grain <= 1.0:
+        raise InputError(f"--texture-grain {args.texture_grain} must be between 0 and 1.",
+                         "For example: --texture-grain 0.5")
     if args.texture_generator is not None:
         from .texture import load_generator
 
@@ -216,7 +222,8 @@ def _build(args) -> None:
                               texture_size=args.texture_size, model=args.model,
                               texture_method=args.texture_method,
                               texture_generator=args.texture_generator,
-                              texture_seed=args.texture_seed, step=steps)
+                              texture_seed=args.texture_seed,
+                              texture_grain=args.texture_grain, step=steps)
     log.info("Avatar written to %s (%d vertices, %d shape keys).", args.out,
              avatar.vertex_count, len(avatar.blendshape_names))
 

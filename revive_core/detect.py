@@ -20,7 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
 
-__all__ = ["Detection", "load_photo", "detect_face", "MIN_FACE_PX"]
+__all__ = ["Detection", "load_photo", "detect_face", "quiet_native_stderr", "MIN_FACE_PX"]
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def _width(landmarks: np.ndarray) -> float:
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
+def quiet_native_stderr() -> Iterator[None]:
     """Silence mediapipe's C++ start-up chatter (TFLite and absl write straight to fd 2)."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -152,7 +152,7 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 def _face_mesh_landmarks(image: np.ndarray) -> list[np.ndarray]:
     """All faces' landmarks in pixels, as (478, 3) arrays."""
-    with _quiet_native_stderr():
+    with quiet_native_stderr():
         import mediapipe as mp  # heavy import, only when detecting
 
         height, width = image.shape[:2]

@@ -282,6 +282,35 @@ def test_projection_sees_only_the_front(rendered):
     assert (samples.confidence[points[:, 2] > 0.06] > 0.3).mean() > 0.9  # the front: seen
 
 
+
+def test_person_mask_covers_the_face_not_the_background(sample_photo):
+    from revive_core.segment import person_mask
+
+    mask = person_mask(sample_photo)
+    assert mask.shape == sample_photo.shape[:2] and mask.dtype == np.float32
+    assert mask[90:160, 195:250].min() > 0.9  # eyes, nose and mouth
+    assert mask[:40, :40].max() < 0.1  # the flag behind her
+
+
+def test_projection_takes_no_colour_from_the_background(rendered):
+    avatar, image = rendered
+    layout = uv_layout(avatar.uvs, avatar.uv_faces, 64)
+    vertices = avatar.vertices_m.astype(np.float64)
+    texel_size = layout.texel_size_m(vertices, avatar.faces, avatar.uvs, avatar.uv_faces)
+    everywhere = np.ones(image.shape[:2], np.float32)
+    right_half = everywhere.copy()
+    right_half[:, : PHOTO // 2] = 0.0  # the left half of the photo is background
+    whole = sample_view(PhotoView(image, _camera(), vertices, everywhere), avatar.faces, layout,
+                        texel_size)
+    half = sample_view(PhotoView(image, _camera(), vertices, right_half), avatar.faces, layout,
+                       texel_size)
+    x_px = _camera().project(layout.points(vertices, avatar.faces))[0][:, 0]
+    seen = whole.confidence > 0
+    assert (half.confidence[seen & (x_px < PHOTO / 2 - 1)] == 0).all()
+    right = seen & (x_px > PHOTO / 2 + 1)
+    assert right.sum() > 50
+    assert np.allclose(half.confidence[right], whole.confidence[right])
+
 # -- GAN ---------------------------------------------------------------------------------------
 
 def _grainy_half_seen(size: int = 64):
@@ -317,6 +346,20 @@ def test_gan_learns_and_is_reproducible_with_a_seed():
     unseen = first[~seen]
     assert np.abs(unseen.mean(0) - SKIN).max() < 0.05 and unseen.std(0).mean() > 0.005
 
+
+def test_grain_strength_scales_the_fine_detail_and_keeps_the_tone():
+    from revive_core.texture.complete import _with_grain
+
+    rng = np.random.default_rng(0)
+    coarse = np.full((1024, 1024, 3), 0.6, np.float32)
+    tone = np.broadcast_to(np.linspace(-0.1, 0.1, 1024, dtype=np.float32)[None, :, None],
+                           coarse.shape)
+    generated = coarse + tone + rng.normal(0.0, 0.03, coarse.shape).astype(np.float32)
+    full, half, smooth = (_with_grain(generated, coarse, k) for k in (1.0, 0.5, 0.0))
+    assert np.allclose(full, generated, atol=1e-5)
+    assert np.abs((smooth - coarse).mean(axis=(0, 2)) - tone[0, :, 0])[8:-8].max() < 0.005
+    assert (half - smooth).std() == pytest.approx(0.5 * (full - smooth).std(), rel=0.01)
+    assert (smooth - coarse - tone).std() < 0.2 * (full - coarse - tone).std()
 
 def test_symmetric_fill_copies_the_seen_side(tiny_avatar):
     layout = uv_layout(tiny_avatar.uvs, tiny_avatar.uv_faces, 64)

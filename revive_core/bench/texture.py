@@ -66,6 +66,8 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--heads", type=int, default=2, help="random heads per view count")
     p.add_argument("--size", type=int, default=1024, choices=(512, 1024, 2048), help="texture size")
     p.add_argument("--steps", type=int, default=300, help="GAN training steps")
+    p.add_argument("--grain", type=float, default=0.5, metavar="0..1",
+                   help="strength of the grain the GAN invents (as `revive build --texture-grain`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, metavar="OUT")
     p.add_argument("--save", type=Path, default=None, metavar="DIR",
@@ -86,15 +88,17 @@ def _run(args) -> None:
                          "For example: --views 1,3")
     if args.heads < 1 or args.steps < 1:
         raise InputError(f"--heads {args.heads} and --steps {args.steps} must be at least 1.")
+    if not 0.0 <= args.grain <= 1.0:
+        raise InputError(f"--grain {args.grain} must be between 0 and 1.")
     result = run_bench(args.truth, views=views, heads=args.heads, size=args.size,
-                       steps=args.steps, seed=args.seed, save=args.save)
+                       steps=args.steps, grain=args.grain, seed=args.seed, save=args.save)
     print(result["table"])
     if args.json is not None:
         atomic_write_bytes(args.json, json.dumps({"rows": result["rows"]}, indent=1).encode())
 
 
 def run_bench(truth, *, views: list[int], heads: int, size: int = 1024, steps: int = 300,
-              seed: int = 0, save: Path | None = None) -> dict:
+              grain: float = 0.5, seed: int = 0, save: Path | None = None) -> dict:
     """Run the benchmark on ``truth``: ICT-FaceKit's path, or the model already read from it.
 
     Returns {"rows": [...] (one per method, over every head), "by_views": {count: rows},
@@ -114,7 +118,7 @@ def run_bench(truth, *, views: list[int], heads: int, size: int = 1024, steps: i
                 folder = save / f"views{count}_head{head}" if save is not None else None
                 log.info("Head %d of %d, %d view(s)", head + 1, heads, count)
                 results[count].append(_run_case(model, renderer, count, case_seed, size, steps,
-                                                stages, folder))
+                                                grain, stages, folder))
     every = [case for cases in results.values() for case in cases]
     rows = _average(every)
     by_views = {count: _average(cases) for count, cases in results.items()}
@@ -123,7 +127,7 @@ def run_bench(truth, *, views: list[int], heads: int, size: int = 1024, steps: i
 
 
 def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: int, steps: int,
-              stages: dict, folder: Path | None) -> dict[str, dict]:
+              grain: float, stages: dict, folder: Path | None) -> dict[str, dict]:
     """Render one random head from ``count`` views, recover its albedo by each method, score."""
     from PIL import Image
 
@@ -182,7 +186,7 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
                                size=size, region_names=model.region_names,
                                rest_vertices_m=fit.neutral_vertices, method=method,
                                completion=CompletionSettings(steps=steps, seed=seed,
-                                                             progress=False))
+                                                             grain=grain, progress=False))
         seconds = time.perf_counter() - began
         stages[f"texture: {method}"] = stages.get(f"texture: {method}", 0.0) + seconds
         if seen is None:  # what the photos saw, the same for every method

@@ -16,8 +16,9 @@ How it works:
      and on the real unseen areas;
    - symmetry: where the mirror image was seen, the generated tone must stay close to it.
 3. The trained generator runs once over the whole texture (it is fully convolutional, so any
-   size works) and its output replaces the unseen texels; partly seen texels are mixed by
-   their confidence.
+   size works) and its output replaces the unseen texels, its grain at ``grain`` strength
+   (half by default: see ``CompletionSettings``); partly seen texels are mixed by their
+   confidence.
 
 Training runs on one CPU thread (see ``_one_cpu_thread``): about a minute at 1024 x 1024 on
 an idle core (65 s measured, 300 steps), longer on a busy machine; with a CUDA GPU it runs
@@ -54,6 +55,7 @@ SEAM_VOXEL_M = 0.008  # the tone compared across the seam: detail finer than thi
 FULL_EFFORT_SHARE = 0.2  # at and above this share of unseen skin, train all the steps
 MIN_STEPS = 40
 COARSE_BLUR = 3.0  # texels (at 1024): the coarse fill carries tone, the generator the grain
+GRAIN_SCALE = 2.0  # texels (at 1024): the generator's detail finer than this is its grain
 
 
 @dataclass
@@ -76,6 +78,12 @@ class CompletionSettings:
     generator_path : Path or None
         Pretrained generator weights to start from; then a quarter of the steps fine-tunes
         them on this person.
+    grain : float
+        Strength of the generated grain (detail finer than about 2 texels at 1024), 0..1; the
+        generated tone is always kept in full. No photo saw this grain, so any grain is
+        invented: at 1 the unseen skin is as grainy as the generator made it, at 0 smooth.
+        The default 0.5 keeps the skin from looking airbrushed while staying closer to the
+        unknown truth (see ``revive bench texture --grain``).
     progress : bool
         Show a progress bar on stderr.
     """
@@ -86,6 +94,7 @@ class CompletionSettings:
     seed: int = 0
     device: str = "auto"
     generator_path: Path | None = None
+    grain: float = 0.5
     progress: bool = True
     history: list[dict] = field(default_factory=list)  # filled in: losses per step
 
@@ -236,8 +245,17 @@ def complete_texture(albedo: np.ndarray, confidence: np.ndarray, fill: np.ndarra
         with _one_cpu_thread():
             generated = _train_and_generate(albedo, settings, coarse, known, unseen, mirrored,
                                             device)
+        generated = _with_grain(generated, coarse, settings.grain)
     alpha = np.where(fill, np.clip(confidence / level, 0, 1), 1.0)[..., None]
     return np.where(fill[..., None], alpha * albedo + (1 - alpha) * generated, albedo).clip(0, 1)
+
+
+def _with_grain(generated: np.ndarray, coarse: np.ndarray, strength: float) -> np.ndarray:
+    """``generated`` with its grain (its correction of ``coarse`` finer than GRAIN_SCALE)
+    scaled by ``strength``."""
+    correction = (generated - coarse).astype(np.float32)
+    tone = cv2.GaussianBlur(correction, (0, 0), GRAIN_SCALE * len(generated) / 1024)
+    return coarse + tone + strength * (correction - tone)
 
 
 def _train_and_generate(albedo, settings, coarse, known, unseen, mirrored, device) -> np.ndarray:

@@ -6,7 +6,10 @@ how far it lies from an occlusion or silhouette edge (where colours mix with wha
 
 The fitted head never matches the photo's outline exactly, so texels near the fitted
 silhouette may land on the background or hair: their confidence fades toward the silhouette,
-and there a texel whose colour is far from the skin's (CIELAB distance) is dropped.
+and there a texel whose colour is far from the skin's (CIELAB distance) is dropped. Texels
+whose photo pixel is background by the person segmentation (``segment.person_mask``) are
+dropped everywhere: around the neck and the top of the head the fit can be off by more than
+the fading band.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..raster import rasterize
+from ..segment import person_mask
 from .tone import srgb_to_linear
 from .uv import UVLayout
 
@@ -26,6 +30,7 @@ MIN_FACING = 0.2  # cosine of the steepest viewing angle that still counts
 EDGE_MARGIN_PX = 2  # photo pixels next to a silhouette or occlusion edge are not trusted
 SILHOUETTE_BAND = 0.06  # confidence fades over this fraction of the head's size in the photo
 OUTLIER_DELTA_E = 22.0  # near the silhouette, colours this far from the skin's are dropped
+PERSON_LOW, PERSON_HIGH = 0.3, 0.7  # person probability: below LOW dropped, above HIGH kept
 
 
 @dataclass
@@ -35,6 +40,7 @@ class PhotoView:
     image: np.ndarray  # (H, W, 3) uint8 sRGB
     camera: Camera
     vertices_m: np.ndarray  # (V, 3) posed by the fit, with the photo's expression
+    person: np.ndarray | None = None  # (H, W) 0..1 person probability; segmented when None
 
 
 @dataclass
@@ -101,7 +107,10 @@ def sample_view(view: PhotoView, faces: np.ndarray, layout: UVLayout,
     # Photo pixels along one texel's edge: below 1 the photo is the limit, not the texture.
     pixels_per_texel = cam.focal_px * texel_size_m / np.maximum(depth, 1e-6)
     resolution = np.clip(pixels_per_texel, 0.05, 1.0) ** 0.5
-    confidence = np.where(visible, facing * resolution * silhouette, 0.0)
+    person = view.person if view.person is not None else person_mask(view.image)
+    on_person = np.clip((_bilinear(person, pixels)[:, 0] - PERSON_LOW)
+                        / (PERSON_HIGH - PERSON_LOW), 0.0, 1.0)
+    confidence = np.where(visible, facing * resolution * silhouette * on_person, 0.0)
     colours = srgb_to_linear(_bilinear(view.image, pixels) / 255.0)
     confidence[(silhouette < 1) & _colour_outliers(colours, confidence, silhouette >= 1)] = 0.0
     colours[confidence <= 0] = 0.0
@@ -129,11 +138,12 @@ def _depth_edges(zbuffer: np.ndarray, covered: np.ndarray) -> np.ndarray:
 
 
 def _bilinear(image: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """Colours (N, 3) of ``image`` at pixel positions (N, 2), bilinearly interpolated."""
+    """Values (N, C) of ``image`` (H, W, C) or (H, W) at pixel positions (N, 2), bilinearly
+    interpolated."""
     n = len(pixels)
     rows = -(-n // 1024)  # cv2.remap wants maps under 32767 pixels a side
     maps = np.zeros((2, rows * 1024), dtype=np.float32)
     maps[:, :n] = (pixels - 0.5).T
     sampled = cv2.remap(image, maps[0].reshape(rows, 1024), maps[1].reshape(rows, 1024),
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return sampled.reshape(-1, 3)[:n].astype(np.float64)
+    return sampled.reshape(rows * 1024, -1)[:n].astype(np.float64)
