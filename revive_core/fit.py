@@ -10,7 +10,8 @@ solver is a box-bounded Levenberg-Marquardt with analytic Jacobians on:
 - Gaussian priors: identity in standard deviations (the model's basis is one sd per
   component), expression weights toward 0 and bounded to 0..1.
 
-Robustness: landmarks far off a photo's own fit are down-weighted (Huber), and each photo's
+Robustness: landmarks far off a photo's own fit are down-weighted (Huber), and so are those
+on skin turned away from the camera (mediapipe guesses where hidden points lie); each photo's
 agreement with the others is checked: every photo is also fitted alone, and one
 whose landmarks fit much worse with the shared identity than with its own, compared with the
 other photos (another person, a damaged scan, a wrong detection), counts less in the shared
@@ -45,6 +46,8 @@ EXPRESSION_PRIOR = 2.0
 HUBER_SD = 3.0  # landmarks further off than this many sd count linearly, not squared
 BAD_PHOTO_RATIO = 2.5  # a photo paying this much more than the others for one identity ...
 BAD_PHOTO_FLOOR = 0.06  # ... and more than this (mean squared landmark error, in sd) counts less
+FACING_HIDDEN, FACING_SEEN = 0.0, 0.35  # cosine to the camera: turned away .. squarely seen
+FACING_FLOOR = 0.1  # the weight left to a landmark on skin turned away from the camera
 POSE = 6
 MAX_ITERATIONS = 50
 
@@ -89,6 +92,8 @@ class FitProblem:
             n for n in model.expression_names if n in ARKIT_BLENDSHAPES]
         self.expression_index = np.array([model.expression_names.index(n) for n in names], int)
         self.base = np.einsum("lk,lkd->ld", bary, model.vertices_m[corners])
+        self.corner_base = model.vertices_m[corners].astype(np.float64)  # (L, 3, 3)
+        self.corner_identity = model.identity_basis_m[:, corners].astype(np.float64)
         self.identity = np.einsum("lk,ilkd->ild", bary, model.identity_basis_m[:, corners])
         self.expressions = np.einsum("lk,elkd->eld", bary,
                                      model.expression_deltas_m[self.expression_index][:, corners])
@@ -96,6 +101,12 @@ class FitProblem:
         self.weights = np.array([OUTLINE_WEIGHT if i in outline else IRIS_WEIGHT if i >= 468
                                  else 1.0 for i in self.used])
         self.width_m = float(np.ptp(self.base[:, 0]))
+
+    def normals(self, identity: np.ndarray) -> np.ndarray:
+        """Unit normals (L, 3) of the landmarks' triangles on the neutral face of ``identity``."""
+        corners = self.corner_base + np.tensordot(identity, self.corner_identity, 1)
+        normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        return normal / (np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12)
 
     def points(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """Model-space landmarks (L, 3) for identity (I,) and the fitted expressions (E',)."""
@@ -302,7 +313,22 @@ def _huber_weights(problem: FitProblem, photos: list[_Photo], solutions: list[np
         pixels, _ = photo.camera.posed(block[:3], block[3:6]).project(
             problem.points(x[:n_id], block[POSE:]))
         in_sd = np.linalg.norm(pixels - photo.target[:, :2], axis=1) / (LANDMARK_SD * photo.scale)
-        photo.landmark_weights = np.sqrt(HUBER_SD / np.maximum(in_sd, HUBER_SD))
+        photo.landmark_weights = np.sqrt(HUBER_SD / np.maximum(in_sd, HUBER_SD)) * _facing_weights(
+            problem, x[:n_id], block)
+
+
+def _facing_weights(problem: FitProblem, identity: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """(L,) weights: landmarks on skin turned away from the camera count less.
+
+    mediapipe places every landmark, also those the face hides from the camera (the far
+    cheek and jaw of a turned head): those are guesses from its own average face, and
+    fitting them pulls the identity toward that average.
+    """
+    rotation = Rotation.from_rotvec(block[:3]).as_matrix()
+    points = problem.points(identity, block[POSE:]) @ rotation.T + block[3:6]
+    to_camera = -points / np.linalg.norm(points, axis=1, keepdims=True)
+    facing = (problem.normals(identity) @ rotation.T * to_camera).sum(1)
+    return np.clip((facing - FACING_HIDDEN) / (FACING_SEEN - FACING_HIDDEN), FACING_FLOOR, 1.0)
 
 
 def _agreement_weights(joint: list[float], solo: list[float], photos: list[_Photo],

@@ -264,3 +264,25 @@ def test_rasterizer_matches_a_per_pixel_reference():
     np.testing.assert_array_equal(face_id, expected)
     np.testing.assert_allclose(zbuffer[face_id >= 0], best[face_id >= 0])
     assert np.allclose(bary[face_id >= 0].sum(1), 1.0, atol=1e-5)
+
+
+def test_fit_counts_landmarks_on_the_far_side_of_a_turned_head_less(model):
+    from scipy.spatial.transform import Rotation
+
+    from revive_core.fit import FitProblem, _facing_weights
+
+    problem = FitProblem(model)
+    points = problem.base
+    identity = np.zeros(len(model.identity_names))
+    expression = np.zeros(len(problem.expression_index))
+    turned = np.concatenate([Rotation.from_euler("y", 40, degrees=True).as_rotvec(),
+                             [0.0, 0.0, -0.6], expression])
+    weights = _facing_weights(problem, identity, turned)
+    # Turned 40 degrees toward the subject's right: their left cheek (+X) faces away.
+    far, near = points[:, 0] > 0.045, points[:, 0] < -0.045
+    assert weights[far].mean() < 0.5 < 0.9 < weights[near].mean()
+    nose_tip = list(problem.used).index(GROUPS["nose_tip"][0])
+    assert weights[nose_tip] == 1.0
+    frontal = _facing_weights(problem, identity, np.concatenate([[0.0] * 3, [0.0, 0.0, -0.6],
+                                                                  expression]))
+    assert abs(frontal[far].mean() - frontal[near].mean()) < 0.05  # seen from the front: even
