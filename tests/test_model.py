@@ -16,7 +16,8 @@ from revive_core.formats.errors import FormatError
 from revive_core.model.builtin import build_head, builtin_model
 from revive_core.model.parts import CORNEA_BULGE_M, EYE_RADIUS_M, IRIS_DEG
 from revive_core.model.template import load_template, make_template
-from revive_core.model.topology import GROUPS
+from revive_core.model.topology import FACE_POINTS, GROUPS, boundary_loops, mediapipe_triangles
+from revive_core.model.topology import orient_faces, pair_triangles
 
 DIGEST = ("from revive_core.model.builtin import builtin_model; import hashlib; m = builtin_model(); "
           "h = hashlib.sha256(); [h.update(a.tobytes()) for a in (m.vertices_m, m.faces, m.uvs, "
@@ -48,7 +49,7 @@ def test_head_has_every_part_shape_and_landmark(model):
     assert model.uvs.min() >= 0.0 and model.uvs.max() <= 1.0
     head = build_head()
     quads = sum(len(p) == 4 for p in head.polygons)
-    assert quads > 0.5 * len(head.polygons) - 852 / 2  # all but the face mask's triangles
+    assert quads >= 0.8 * len(head.polygons)  # 85.6% when the face's triangles were paired
 
 
 def test_head_keeps_its_quads_as_fans_of_two_triangles(model):
@@ -63,6 +64,91 @@ def test_head_keeps_its_quads_as_fans_of_two_triangles(model):
     corners, sizes = polygon_corners(polygons, len(model.faces))
     assert sizes.tolist() == [len(p) for p in head.polygons]
     assert model.faces.ravel()[corners].tolist() == [i for p in head.polygons for i in p]
+
+
+def _fan(polygons) -> np.ndarray:
+    """The triangles of polygons split as fans from their first corner."""
+    return np.array([(p[0], p[k], p[k + 1]) for p in polygons for k in range(1, len(p) - 1)])
+
+
+def _rotation_normalised(triangles: np.ndarray) -> np.ndarray:
+    """Triangles rotated to start at their lowest vertex (winding kept), rows sorted."""
+    triangles = np.asarray(triangles)
+    start = np.argmin(triangles, axis=1)[:, None]
+    rotated = np.take_along_axis(triangles, (start + np.arange(3)) % 3, axis=1)
+    return rotated[np.lexsort(rotated.T[::-1])]
+
+
+def _face_polygons(head) -> list[tuple[int, ...]]:
+    return [p for p in head.polygons if max(p) < FACE_POINTS]
+
+
+def test_face_triangles_pair_into_quads_on_the_same_surface():
+    head = build_head()
+    face = _face_polygons(head)
+    assert len(face) == 852 - sum(len(p) == 4 for p in face)  # every face triangle is in one
+    assert sum(len(p) == 4 for p in face) >= 0.6 * len(face)  # 67.1% when written
+    before = orient_faces(mediapipe_triangles(), load_template()[0])
+    np.testing.assert_array_equal(_rotation_normalised(_fan(face)), _rotation_normalised(before))
+
+
+def test_face_quads_are_convex_nearly_flat_and_keep_the_animation_loops():
+    head = build_head()
+    face = _face_polygons(head)
+    quads = np.array([p for p in face if len(p) == 4])
+    corners = head.vertices[quads]  # (Q, 4, 3)
+    before = np.roll(corners, 1, axis=1) - corners
+    after = np.roll(corners, -1, axis=1) - corners
+    cosines = (before * after).sum(2) / np.linalg.norm(before, axis=2) / np.linalg.norm(after, axis=2)
+    angles = np.degrees(np.arccos(cosines))
+    assert angles.min() >= 45.0 and angles.max() <= 135.0
+    normal = np.cross(corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1])
+    assert (np.einsum("qkd,qd->qk", np.cross(after, before), normal) > 0).all()  # convex
+    halves = [np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]),
+              np.cross(corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 0])]
+    halves = [h / np.linalg.norm(h, axis=1, keepdims=True) for h in halves]
+    assert np.degrees(np.arccos(np.clip((halves[0] * halves[1]).sum(1), -1, 1))).max() <= 20.0
+
+    def undirected(edges) -> set[tuple[int, int]]:
+        return {(min(a, b), max(a, b)) for a, b in edges}
+
+    loops = undirected((a, b) for name, points in GROUPS.items()
+                       if name.split("_")[0] in ("lips", "eye", "brow")
+                       for a, b in zip(points, points[1:]))
+    triangles = orient_faces(mediapipe_triangles(), load_template()[0])
+    outline = undirected(e for loop in boundary_loops(triangles) for e in zip(loop, np.roll(loop, -1)))
+    mesh_edges = undirected(e for t in triangles for e in zip(t, np.roll(t, -1)))
+    protected = (loops | outline) & mesh_edges
+    assert len(loops & mesh_edges - outline) >= 30  # outer lips and brows cross the skin
+    sides = undirected(e for p in face for e in zip(p, p[1:] + p[:1]))
+    assert protected <= sides
+    assert not protected & undirected(quads[:, [0, 2]].tolist())
+
+
+def test_pair_triangles_joins_the_squarest_pairs_and_keeps_edges():
+    # A 3 x 1 strip of unit squares, each split on its (0, 2) diagonal, counter-clockwise.
+    vertices = np.array([(x, y, 0.0) for y in (0, 1) for x in range(4)], dtype=float)
+    squares = [(x, x + 1, x + 5, x + 4) for x in range(3)]
+    triangles = _fan(squares)
+    polygons = pair_triangles(triangles, vertices)
+    assert polygons == [(0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6)]  # the strip's own squares
+    np.testing.assert_array_equal(_fan(polygons), triangles)
+    kept = pair_triangles(triangles, vertices, frozenset({(1, 6)}))
+    assert kept == [(0, 1, 5, 4), (1, 2, 6), (1, 6, 5), (2, 3, 7, 6)]
+    # Sheared flat 3:1, the squares' corners are 18 and 162 degrees: too thin for quads.
+    sheared = vertices * [1.0, 1.0, 0.0] + vertices[:, [1, 1, 1]] * [3.0, 0.0, 0.0]
+    assert pair_triangles(triangles, sheared) == [tuple(t) for t in triangles.tolist()]
+    # One corner lifted: the middle square folds 55 degrees across its diagonal (corners 60..90).
+    folded = vertices.copy()
+    folded[2, 2] = 1.0
+    assert (1, 2, 6, 5) not in pair_triangles(triangles, folded)
+
+
+def test_face_landmarks_sit_on_their_face_vertices(model):
+    faces, bary = model.faces[model.landmark_faces[:FACE_POINTS]], model.landmark_bary[:FACE_POINTS]
+    placed = np.einsum("nk,nkd->nd", bary, model.vertices_m[faces])
+    np.testing.assert_allclose(placed, model.vertices_m[:FACE_POINTS], atol=1e-9)
+    assert (faces[np.arange(FACE_POINTS), bary.argmax(1)] == np.arange(FACE_POINTS)).all()
 
 
 def test_model_is_generated_identically_in_separate_processes():

@@ -2,7 +2,8 @@
 
 Parts, all made here (no data from elsewhere, so it ships under the project's own licence):
 
-- the face: ``template.py``'s 468-point mediapipe-topology face, made symmetric and metric;
+- the face: ``template.py``'s 468-point mediapipe-topology face, made symmetric and metric,
+  its triangles paired into quads where they make good ones (``topology.pair_triangles``);
 - the shell (``head.py``): scalp, back of the head, jaw underside and neck, a quad grid
   stitched to the face's outline;
 - separate eyeballs (sclera, iris and pupil regions), upper and lower teeth, the mouth's inside
@@ -31,7 +32,7 @@ from .morphable import MorphableModel
 from .parts import Part, ear, eyeball, eyeball_centre, mouth_bag, teeth_row, tongue
 from .template import load_template
 from .topology import FACE_POINTS, GROUPS, IBUG_FROM_MEDIAPIPE, LANDMARKS, boundary_loops
-from .topology import mediapipe_triangles, orient_faces
+from .topology import loop_edges, mediapipe_triangles, orient_faces, pair_triangles
 
 __all__ = ["builtin_model", "BUILTIN_ID", "REGIONS", "HeadParts", "build_head"]
 
@@ -108,9 +109,10 @@ def build_head() -> HeadParts:
     face = _clear_eyeballs(face, eyes)
 
     vertices: list[np.ndarray] = [face]
-    polygons: list[tuple[int, ...]] = [tuple(int(i) for i in t) for t in face_tris]
+    # Quads where two triangles make a good one; lip, eye and brow loops stay edges.
+    polygons: list[tuple[int, ...]] = pair_triangles(face_tris, face, loop_edges())
     face_uv = _island(_cylindrical_uvs(face), "face")
-    corner_uvs: list[np.ndarray] = [face_uv[list(t)] for t in face_tris]
+    corner_uvs: list[np.ndarray] = [face_uv[list(p)] for p in polygons]
     regions: list[np.ndarray] = [np.full(FACE_POINTS, REGIONS.index("face"))]
     head = HeadParts(face, polygons, corner_uvs, regions[0])
     parts: dict[str, np.ndarray] = {"face": np.arange(FACE_POINTS)}

@@ -1,7 +1,8 @@
 """The mediapipe FaceMesh topology: triangles, holes and named landmark groups.
 
 mediapipe ships its tessellation only as a set of edges; the 852 triangles are its 3-cliques,
-less two spurious cliques that the edge set also contains.
+less two spurious cliques that the edge set also contains. ``pair_triangles`` joins neighbouring
+triangles into quads where they make good ones, leaving the triangles themselves unchanged.
 """
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["LANDMARKS", "mediapipe_triangles", "boundary_loops", "GROUPS", "IBUG_FROM_MEDIAPIPE"]
+__all__ = ["LANDMARKS", "mediapipe_triangles", "boundary_loops", "GROUPS", "IBUG_FROM_MEDIAPIPE",
+           "loop_edges", "pair_triangles"]
 
 LANDMARKS = 478  # 468 face points + 10 iris points (refine_landmarks=True)
 FACE_POINTS = 468
 _SPURIOUS = {(279, 294, 358), (49, 64, 129)}
+# A pair of triangles makes a quad only when every corner is within these angles and the two
+# triangles' normals differ by at most the fold (nearly planar).
+QUAD_ANGLES_DEG = (45.0, 135.0)
+QUAD_MAX_FOLD_DEG = 20.0
+LOOP_GROUP_PREFIXES = ("lips_", "eye_", "brow_")  # groups whose edges animators need as loops
 
 GROUPS: dict[str, tuple[int, ...]] = {
     # Subject's left is +X (image right in an unmirrored photo).
@@ -130,3 +137,91 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     if normals[:, 2].sum() < 0:
         faces = faces[:, [0, 2, 1]]
     return faces
+
+
+def loop_edges() -> frozenset[tuple[int, int]]:
+    """Edges (low, high) between consecutive points of the lip, eye and brow groups.
+
+    These run along the lip contours, eye openings and brows, the edge loops that an animator
+    needs; pairs that are not mesh edges are harmless (they never match a diagonal).
+    """
+    return frozenset((min(a, b), max(a, b)) for name, points in GROUPS.items()
+                     if name.startswith(LOOP_GROUP_PREFIXES) for a, b in zip(points, points[1:]))
+
+
+def pair_triangles(triangles: np.ndarray, vertices: np.ndarray,
+                   keep_edges: frozenset[tuple[int, int]] = frozenset()) -> list[tuple[int, ...]]:
+    """Polygons: neighbouring triangles joined into good quads, the rest left as triangles.
+
+    ``triangles`` (F, 3) must be consistently oriented. A quad (a, x, b, y) replaces the two
+    triangles on each side of its diagonal a-b, so its fan (a, x, b), (a, b, y) is exactly those
+    triangles, same winding. Only interior edges not in ``keep_edges`` (low, high) become
+    diagonals, so the boundary and the kept edges stay edges. Candidates are taken greedily,
+    squarest first (ties by triangle index); each triangle joins at most one quad. Polygons
+    come in the order of their first triangle.
+    """
+    candidates = []
+    for (a, b), (i, j) in _interior_edges(triangles).items():
+        if (a, b) in keep_edges:
+            continue
+        quad = _quad_across(triangles[i], triangles[j], a, b)
+        badness = _quad_badness(vertices[list(quad)])
+        if badness is not None:
+            candidates.append((badness, min(i, j), max(i, j), quad))
+    polygons: dict[int, tuple[int, ...]] = {}
+    paired: set[int] = set()
+    for _, i, j, quad in sorted(candidates):
+        if i not in paired and j not in paired:
+            paired |= {i, j}
+            polygons[i] = quad
+    for i, triangle in enumerate(triangles):
+        if i not in paired:
+            polygons[i] = tuple(int(v) for v in triangle)
+    return [polygons[i] for i in sorted(polygons)]
+
+
+def _interior_edges(triangles: np.ndarray) -> dict[tuple[int, int], tuple[int, int]]:
+    """Edge (low, high) -> the two triangles that share it, running it in opposite directions."""
+    by_edge = collections.defaultdict(list)
+    for i, triangle in enumerate(triangles):
+        for a, b in _edges(triangle):
+            by_edge[(min(a, b), max(a, b))].append((i, a < b))
+    return {edge: (uses[0][0], uses[1][0]) for edge, uses in by_edge.items()
+            if len(uses) == 2 and uses[0][1] != uses[1][1]}
+
+
+def _quad_across(first: np.ndarray, second: np.ndarray, a: int, b: int) -> tuple[int, ...]:
+    """The quad (a, x, b, y) whose fan from ``a`` is the two triangles sharing edge a-b."""
+    if (b, a) not in _edges(first):
+        first, second = second, first
+    x = next(int(v) for v in first if v not in (a, b))
+    y = next(int(v) for v in second if v not in (a, b))
+    return (a, x, b, y)
+
+
+def _quad_badness(corners: np.ndarray) -> float | None:
+    """The worst corner's departure from a right angle (degrees), or None for a poor quad.
+
+    A poor quad is folded more than ``QUAD_MAX_FOLD_DEG`` across its diagonal (corners 0-2),
+    not convex, or has a corner angle outside ``QUAD_ANGLES_DEG``.
+    """
+    normals = np.cross(corners[[1, 2]] - corners[0], corners[[2, 3]] - corners[0])
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    if _degrees_between(normals[0], normals[1]) > QUAD_MAX_FOLD_DEG:
+        return None
+    before = np.roll(corners, 1, axis=0) - corners
+    after = np.roll(corners, -1, axis=0) - corners
+    # Each corner turns the same way as the quad's mean normal only when the quad is convex.
+    if (np.cross(after, before) @ normals.sum(0) <= 0).any():
+        return None
+    angles = np.array([_degrees_between(p, n) for p, n in zip(before, after)])
+    low, high = QUAD_ANGLES_DEG
+    if angles.min() < low or angles.max() > high:
+        return None
+    return float(np.abs(angles - 90.0).max())
+
+
+def _degrees_between(u: np.ndarray, v: np.ndarray) -> float:
+    """The angle between two vectors, in degrees."""
+    cosine = float(u @ v) / float(np.linalg.norm(u) * np.linalg.norm(v))
+    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
