@@ -372,3 +372,11 @@ def test_fit_counts_landmarks_on_the_far_side_of_a_turned_head_less(model):
     frontal = _facing_weights(problem, identity, np.concatenate([[0.0] * 3, [0.0, 0.0, -0.6],
                                                                   expression]))
     assert abs(frontal[far].mean() - frontal[near].mean()) < 0.05  # seen from the front: even
+
+
+def test_template_mouth_rests_like_a_neutral_face():
+    vertices, _ = load_template()
+    corners = vertices[[61, 291]]
+    stomion_y = vertices[[13, 14], 1].mean()
+    assert 0.048 < np.linalg.norm(corners[0] - corners[1]) < 0.056  # the photo's smile: 63 mm
+    assert np.abs(corners[:, 1] - stomion_y).max() < 0.003  # the photo's smile: 8 mm above

@@ -1,5 +1,6 @@
 """The neutral face template of the built-in model: mediapipe landmarks of the bundled sample
-photo, made pose-free, left-right symmetric and metric.
+photo, made pose-free, left-right symmetric and metric, with the photo's smile relaxed (mouth
+corners moved to where they rest in a neutral adult face) and the lips closed.
 
 ``assets/model/face_template.npz`` is this module's output, committed so the model does not
 change with mediapipe's numerics; ``python -m revive_core.model.template`` writes it again and a
@@ -23,6 +24,10 @@ SOURCE_PHOTO = ASSETS / "sample" / "astronaut.png"
 EYE_CORNER_DISTANCE_M = 0.089  # mean ex-ex width of adults (Farkas, anthropometric norms)
 EYE_OUTER = (33, 263)
 MOUTH_CORNERS = (61, 291)
+STOMION = (13, 14)
+RESTING_MOUTH_WIDTH_M = 0.052  # ch-ch of adults at rest (Farkas: about 50-54 mm)
+RESTING_CORNER_LIFT_M = 0.002  # at rest the mouth corners sit about this far above the stomion
+SMILE_FALLOFF_M = 0.012  # the skin around a corner follows it over about this distance
 
 
 def template_from_landmarks(landmarks_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +59,24 @@ def template_from_landmarks(landmarks_px: np.ndarray) -> tuple[np.ndarray, np.nd
     scale = EYE_CORNER_DISTANCE_M / np.linalg.norm(points[EYE_OUTER[0]] - points[EYE_OUTER[1]])
     points = points * scale
     points -= 0.5 * (points[EYE_OUTER[0]] + points[EYE_OUTER[1]]) * np.array([1, 1, 1])
-    return np.round(points, 5), mirror.astype(np.int32)
+    return np.round(_relax_smile(points), 5), mirror.astype(np.int32)
+
+
+def _relax_smile(points_m: np.ndarray) -> np.ndarray:
+    """The sample photo smiles (corners 8 mm above the lips' contact line, a 63 mm wide mouth):
+    move each mouth corner to where it rests in a neutral face, the skin around it following
+    with a Gaussian falloff. Both corners move mirror-symmetrically, so the face stays
+    symmetric."""
+    points = points_m.copy()
+    stomion_y = points[list(STOMION), 1].mean()
+    shifts = []
+    for corner in MOUTH_CORNERS:
+        side = np.sign(points[corner, 0])
+        target = np.array([side * RESTING_MOUTH_WIDTH_M / 2, stomion_y + RESTING_CORNER_LIFT_M,
+                           points[corner, 2]])
+        reach = np.exp(-((points_m - points_m[corner]) ** 2).sum(1) / (2 * SMILE_FALLOFF_M**2))
+        shifts.append(reach[:, None] * (target - points_m[corner]))
+    return points + sum(shifts)
 
 
 def _close_lips(points: np.ndarray) -> np.ndarray:
