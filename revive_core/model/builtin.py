@@ -36,7 +36,7 @@ from .topology import loop_edges, mediapipe_triangles, orient_faces, pair_triang
 
 __all__ = ["builtin_model", "BUILTIN_ID", "REGIONS", "HeadParts", "build_head"]
 
-BUILTIN_ID = "revive-builtin-head-2"
+BUILTIN_ID = "revive-builtin-head-3"
 REGIONS = ["face", "scalp", "neck", "ears", "eye_sclera_left", "eye_iris_left", "eye_pupil_left",
            "eye_sclera_right", "eye_iris_right", "eye_pupil_right", "teeth", "mouth_interior",
            "tongue"]
