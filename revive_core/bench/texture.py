@@ -288,20 +288,12 @@ def _surface_noise(points: np.ndarray, rng: np.random.Generator, *, spacing_m: f
 def _inside_outline(points: np.ndarray, outline: np.ndarray, *, front_of: float) -> np.ndarray:
     """(N,) 0..1: inside the closed ``outline`` seen from the front (x, y) and in front of the
     depth ``front_of``; 0.5 on a thin rim just outside it."""
+    from ..model.head import inside_polygon
+
     centre = outline[:, :2].mean(0)
-    inside = _in_polygon(points[:, :2], outline[:, :2])
-    grown = _in_polygon(points[:, :2], centre + (outline[:, :2] - centre) * 1.15)
+    inside = inside_polygon(points[:, :2], outline[:, :2])
+    grown = inside_polygon(points[:, :2], centre + (outline[:, :2] - centre) * 1.15)
     return np.where(inside, 1.0, np.where(grown, 0.5, 0.0)) * (points[:, 2] > front_of)
-
-
-def _in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    """(N,) bool: even-odd rule for 2D points (N, 2) in a closed polygon (M, 2)."""
-    x, y = points[:, 0:1], points[:, 1:2]
-    a, b = polygon, np.roll(polygon, -1, axis=0)
-    crosses = (a[:, 1] > y) != (b[:, 1] > y)
-    rise = np.where(b[:, 1] == a[:, 1], 1e-12, b[:, 1] - a[:, 1])
-    at_x = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / rise
-    return (crosses & (x < at_x)).sum(1) % 2 == 1
 
 
 def _near_polyline(points: np.ndarray, line: np.ndarray, radius_m: float) -> np.ndarray:
