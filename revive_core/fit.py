@@ -17,6 +17,10 @@ whose landmarks fit much worse with the shared identity than with its own, compa
 other photos (another person, a damaged scan, a wrong detection), counts less in the shared
 identity and is reported in ``FitResult.notes``. The rig's neutral face is the identity with every
 expression removed.
+
+With two or more photos the landmark fit is then refined by how the skin looks in them
+(``photometric``: one albedo per face point, each photo its own spherical-harmonic light),
+unless that would make the landmarks fit much worse (``PHOTOMETRIC_GUARD``).
 """
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ BAD_PHOTO_RATIO = 2.5  # a photo paying this much more than the others for one i
 BAD_PHOTO_FLOOR = 0.06  # ... and more than this (mean squared landmark error, in sd) counts less
 FACING_HIDDEN, FACING_SEEN = 0.0, 0.35  # cosine to the camera: turned away .. squarely seen
 FACING_FLOOR = 0.1  # the weight left to a landmark on skin turned away from the camera
+PHOTOMETRIC_GUARD = 3.0  # the refinement may not make the landmarks fit this much worse
 POSE = 6
 MAX_ITERATIONS = 50
 
@@ -123,8 +128,13 @@ class _Photo:
     landmark_weights: np.ndarray | None = None
 
 
-def fit_model(model: MorphableModel, detections: list[Detection]) -> FitResult:
-    """Fit ``model`` jointly to all ``detections`` (photos of one person)."""
+def fit_model(model: MorphableModel, detections: list[Detection], *,
+              photometric: bool = True) -> FitResult:
+    """Fit ``model`` jointly to all ``detections`` (photos of one person).
+
+    With several photos and ``photometric``, the landmark fit is refined by how the skin looks
+    in each photo (``photometric.PhotometricTerm``).
+    """
     if not detections:
         raise InputError("No photos were given to fit.", "Pass at least one photo of the face.")
     started = time.perf_counter()
@@ -159,6 +169,21 @@ def fit_model(model: MorphableModel, detections: list[Detection]) -> FitResult:
                                   weights=[photo.weight for photo in photos])
     if notes or len(photos) == 1:
         x = _solve(problem, photos, x, n_id, n_ex)
+    if len(photos) > 1 and photometric:
+        from .photometric import ITERATIONS, LEVELS, ROUNDS, PhotometricTerm
+
+        landmarks_only = x
+        for blur in LEVELS:
+            term = PhotometricTerm(model, problem, photos, [d.image for d in detections], blur)
+            for _ in range(ROUNDS):
+                term.update_visibility(x, n_id, n_ex)
+                term.update_appearance(x, n_id, n_ex)
+                x = _solve(problem, photos, x, n_id, n_ex, extra=term, iterations=ITERATIONS)
+        before = sum(_photo_costs(problem, photos, landmarks_only, n_id, n_ex))
+        after = sum(_photo_costs(problem, photos, x, n_id, n_ex))
+        log.debug("photometric refinement: landmark cost %.3f -> %.3f", before, after)
+        if after > PHOTOMETRIC_GUARD * before + 0.05:
+            x = landmarks_only  # the photos' shading disagrees with their landmarks: distrust it
     identity = x[:n_id].copy()
     fitted = []
     for p, (detection, photo) in enumerate(zip(detections, photos)):
@@ -175,7 +200,8 @@ def fit_model(model: MorphableModel, detections: list[Detection]) -> FitResult:
 
 
 def _solve(problem: FitProblem, photos: list[_Photo], x0: np.ndarray, n_id: int,
-           n_ex: int) -> np.ndarray:
+           n_ex: int, extra=None, iterations: int = MAX_ITERATIONS) -> np.ndarray:
+    """The least-squares fit from ``x0``; ``extra`` (a ``PhotometricTerm``) adds its terms."""
     per = POSE + n_ex
     lower = np.full_like(x0, -np.inf)
     upper = np.full_like(x0, np.inf)
@@ -183,9 +209,17 @@ def _solve(problem: FitProblem, photos: list[_Photo], x0: np.ndarray, n_id: int,
     for p in range(len(photos)):
         start = n_id + p * per + POSE
         lower[start:start + n_ex], upper[start:start + n_ex] = 0.0, 1.0
-    return _levenberg_marquardt(lambda x: _evaluate(problem, photos, x, n_id, n_ex, False),
-                                lambda x: _evaluate(problem, photos, x, n_id, n_ex, True),
-                                np.clip(x0, lower, upper), lower, upper)
+
+    def residuals(x):
+        r = _evaluate(problem, photos, x, n_id, n_ex, False)
+        return r if extra is None else np.concatenate([r, extra.residuals(x, n_id, n_ex)])
+
+    def jacobian(x):
+        j = _evaluate(problem, photos, x, n_id, n_ex, True)
+        return j if extra is None else np.vstack([j, extra.jacobian(x, n_id, n_ex)])
+
+    return _levenberg_marquardt(residuals, jacobian, np.clip(x0, lower, upper), lower, upper,
+                                iterations=iterations)
 
 
 def _levenberg_marquardt(residuals, jacobian, x: np.ndarray, lower: np.ndarray,

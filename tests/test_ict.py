@@ -177,6 +177,74 @@ def test_fit_recovers_an_ict_head_and_counts_a_distorted_scan_less(ict_model, re
     assert np.median(error) < 0.9 * np.median(baseline), (np.median(error), np.median(baseline))
 
 
+
+@pytest.fixture(scope="module")
+def three_photos(ict_model, renderer, tmp_path_factory):
+    """A random ICT head photographed from the front and 30 degrees to either side, each
+    photo under its own light."""
+    from revive_core.model.embedding import paint_lips_and_brows, region_colours
+    from revive_core.model.views import Lighting, look_at_face
+
+    folder = tmp_path_factory.mktemp("three")
+    person = np.random.default_rng(11).standard_normal(50)
+    colours = paint_lips_and_brows(ict_model, region_colours(ict_model))
+    detections = []
+    for i, (yaw, light) in enumerate(((0.0, (0.5, 0.4, 1.0)), (-30.0, (-0.7, 0.2, 1.0)),
+                                      (30.0, (0.3, 0.8, 1.0)))):
+        camera = look_at_face(ict_model.vertices_m[ict_model.region_mask("face")], 512, 512,
+                              yaw_deg=yaw, fill=0.45)
+        image, _ = renderer.render(ict_model.shape(person), ict_model.faces, camera,
+                                   colours=colours, lighting=Lighting(direction=light))
+        Image.fromarray(image).save(folder / f"p{i}.png")
+        detections.append(detect_face(folder / f"p{i}.png"))
+    return person, detections
+
+
+@pytest.mark.slow
+def test_photometric_refinement_brings_several_photos_closer_to_the_truth(ict_model,
+                                                                          three_photos):
+    from revive_core.fit import fit_model
+
+    person, detections = three_photos
+    face = ict_model.region_mask("face")
+    truth = ict_model.shape(person)[face]
+    landmarks = fit_model(ict_model, detections, photometric=False)
+    refined = fit_model(ict_model, detections)
+    before = np.median(_aligned_distances(landmarks.neutral_vertices[face], truth))
+    after = np.median(_aligned_distances(refined.neutral_vertices[face], truth))
+    assert after < 0.85 * before, (after, before)
+    assert max(p.rms_px for p in refined.photos) < 4.0  # still on the landmarks
+
+
+@pytest.mark.slow
+def test_photometric_jacobian_matches_finite_differences(ict_model, three_photos):
+    from revive_core.fit import FitProblem, _Photo, fit_model
+    from revive_core.photometric import LEVELS, PhotometricTerm
+
+    _, detections = three_photos
+    fit = fit_model(ict_model, detections, photometric=False)
+    problem = FitProblem(ict_model)
+    photos = [_Photo(p.camera.posed((0, 0, 0), (0, 0, 0)), d.landmarks_px[problem.used],
+                     d.face_width_px) for p, d in zip(fit.photos, detections)]
+    n_id, n_ex = len(ict_model.identity_names), len(problem.expression_index)
+    x = np.concatenate([fit.identity] + [np.concatenate(
+        [p.camera.rotation, p.camera.translation, p.expression[problem.expression_index]])
+        for p in fit.photos])
+    term = PhotometricTerm(ict_model, problem, photos, [d.image for d in detections], LEVELS[0])
+    term.update_visibility(x, n_id, n_ex)
+    term.update_appearance(x, n_id, n_ex)
+    assert term.visible.any(axis=0).sum() > 500
+    jacobian = term.jacobian(x, n_id, n_ex)
+    per = 6 + n_ex
+    for column in (0, 7, n_id, n_id + 4, n_id + per + 2, n_id + 2 * per + 5):
+        step = np.zeros_like(x)
+        step[column] = 1e-4 if n_id <= column and (column - n_id) % per < 6 else 1e-3
+        numeric = (term.residuals(x + step, n_id, n_ex)
+                   - term.residuals(x - step, n_id, n_ex)) / (2 * step[column])
+        assert np.corrcoef(jacobian[:, column], numeric)[0, 1] > 0.99, column
+        assert np.linalg.norm(jacobian[:, column]) == pytest.approx(np.linalg.norm(numeric),
+                                                                    rel=0.05)
+
 def _aligned_distances(points: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Per-vertex distances (metres) after moving ``points`` rigidly onto ``truth``."""
     from revive_core.bench.recon import _kabsch

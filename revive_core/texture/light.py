@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..sh import sh_basis
+
 __all__ = ["Lighting", "sh_basis", "estimate_lighting", "delight"]
 
 # Band-1 coefficient of a unit directional light's irradiance: A1 * Y1 = (2 pi / 3) * 0.488603.
@@ -27,16 +29,6 @@ _DC_PER_INTENSITY = np.pi * 0.282095**2  # the constant part a unit directional 
 _RIDGE = np.array([0.0, 1, 1, 1, 4, 4, 4, 4, 4]) * 1e-3
 EXPOSURE_PERCENTILE = 99.5
 MIN_SHADING = 0.08
-
-
-def sh_basis(normals: np.ndarray) -> np.ndarray:
-    """The 9 real spherical harmonics (N, 9) of bands 0..2 at unit vectors ``normals`` (N, 3)."""
-    x, y, z = np.asarray(normals, dtype=np.float64).T
-    return np.stack([
-        np.full_like(x, 0.282095),
-        0.488603 * y, 0.488603 * z, 0.488603 * x,
-        1.092548 * x * y, 1.092548 * y * z, 0.315392 * (3 * z * z - 1),
-        1.092548 * x * z, 0.546274 * (x * x - y * y)], axis=1)
 
 
 @dataclass
