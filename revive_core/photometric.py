@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from .raster import rasterize
 from .sh import sh_basis, sh_gradient
+from .srgb import luminance, srgb_to_linear
 
 __all__ = ["PhotometricTerm"]
 
@@ -29,6 +30,7 @@ ROUNDS = 1  # per level: albedo and lighting solved, then the shape and poses re
 ITERATIONS = 6  # Levenberg-Marquardt steps per round
 PHOTO_SD = 0.04  # how well the model explains a point's brightness (linear, 0..1)
 MIN_FACING = 0.35  # cosine to the camera below which a point is not compared
+DEPTH_FACE_PX = 128.0
 HUBER = 2.0  # residuals beyond this many robust spreads count linearly
 
 
@@ -50,6 +52,8 @@ class PhotometricTerm:
         self.base = at_samples(model.vertices_m)
         self.identity = at_samples(model.identity_basis_m)
         self.expressions = at_samples(model.expression_deltas_m[problem.expression_index])
+        # What can hide a face point from a camera: the face itself (the nose, the brows).
+        self.occluders = model.faces[model.region_mask("face")[model.faces].any(1)]
         self.images = [_prepared(image, photo.scale, blur) for image, photo in zip(images, photos)]
         count = len(photos), SAMPLES
         self.visible = np.zeros(count, bool)  # fixed while solving one level
@@ -68,7 +72,7 @@ class PhotometricTerm:
         return point, normals, cross, np.stack([edge1, edge2])
 
     def update_visibility(self, x: np.ndarray, n_id: int, n_ex: int) -> None:
-        """Which points each photo sees squarely (depth test against the whole head)."""
+        """Which points each photo sees squarely (depth test against the face)."""
         from .fit import POSE, _block
 
         identity = x[:n_id]
@@ -79,14 +83,17 @@ class PhotometricTerm:
             vertices = self.model.shape(identity, expression)
             camera = photo.camera.posed(block[:3], block[3:6])
             vertex_px, vertex_depth = camera.project(vertices)
-            _, _, zbuffer = rasterize(vertex_px, _facing_camera(self.model.faces, vertex_px),
-                                      (camera.width, camera.height), depth=vertex_depth)
+            # The depth test needs no more detail than a face about DEPTH_FACE_PX wide.
+            grid = min(1.0, DEPTH_FACE_PX / photo.scale)
+            size = (int(np.ceil(camera.width * grid)), int(np.ceil(camera.height * grid)))
+            _, _, zbuffer = rasterize(vertex_px * grid, _facing_camera(self.occluders, vertex_px),
+                                      size, depth=vertex_depth)
             points, normals, _, _ = self._points_and_normals(identity, block[POSE:])
             pixels, depth = camera.project(points)
             inside = ((pixels >= 2).all(1) & (pixels[:, 0] < camera.width - 2)
                       & (pixels[:, 1] < camera.height - 2) & (depth > 0))
-            col = np.clip(pixels[:, 0].astype(int), 0, camera.width - 1)
-            row = np.clip(pixels[:, 1].astype(int), 0, camera.height - 1)
+            col = np.clip((pixels[:, 0] * grid).astype(int), 0, size[0] - 1)
+            row = np.clip((pixels[:, 1] * grid).astype(int), 0, size[1] - 1)
             to_camera = -camera.to_camera(points)
             to_camera /= np.linalg.norm(to_camera, axis=1, keepdims=True)
             facing = ((normals @ camera.matrix.T) * to_camera).sum(1)
@@ -208,10 +215,8 @@ def _face_samples(model) -> tuple[np.ndarray, np.ndarray]:
 
 def _prepared(image: np.ndarray, face_width_px: float, blur: float) -> np.ndarray:
     """(3, H, W): the photo's linear luminance, blurred, and its x and y gradients."""
-    from .texture.tone import srgb_to_linear
-
     linear = srgb_to_linear(image[..., :3].astype(np.float64) / 255.0)
-    luminance = (linear @ np.array([0.2126, 0.7152, 0.0722])).astype(np.float32)
-    smooth = cv2.GaussianBlur(luminance, (0, 0), max(blur * face_width_px, 0.5))
+    smooth = cv2.GaussianBlur(luminance(linear).astype(np.float32), (0, 0),
+                              max(blur * face_width_px, 0.5))
     gy, gx = np.gradient(smooth)
     return np.stack([smooth, gx, gy]).astype(np.float64)

@@ -104,8 +104,9 @@ def build_head() -> HeadParts:
     face_tris = orient_faces(mediapipe_triangles(), face)
     loops = boundary_loops(face_tris)
     outline = loops[0]
-    mouth = min(loops[1:], key=lambda l: face[l, 1].mean())
-    eyes = {("left" if face[l, 0].mean() > 0 else "right"): l for l in loops[1:] if l is not mouth}
+    mouth = min(loops[1:], key=lambda loop: face[loop, 1].mean())
+    eyes = {("left" if face[loop, 0].mean() > 0 else "right"): loop for loop in loops[1:]
+            if loop is not mouth}
     face = _clear_eyeballs(face, eyes)
 
     vertices: list[np.ndarray] = [face]

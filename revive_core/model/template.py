@@ -83,10 +83,10 @@ def _close_lips(points: np.ndarray) -> np.ndarray:
     """A rig's rest pose has the lips together: meet the inner lip contours halfway."""
     points = points.copy()
     upper, lower = GROUPS["lips_upper_inner"][1:-1], GROUPS["lips_lower_inner"][1:-1]
-    for u, l in zip(upper, lower):
-        middle = 0.5 * (points[u, 1:] + points[l, 1:])
-        points[u, 1:] = middle + [0.0003, 0.0]
-        points[l, 1:] = middle - [0.0003, 0.0]
+    for top, bottom in zip(upper, lower):
+        middle = 0.5 * (points[top, 1:] + points[bottom, 1:])
+        points[top, 1:] = middle + [0.0003, 0.0]
+        points[bottom, 1:] = middle - [0.0003, 0.0]
     return points
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..srgb import linear_to_srgb, luminance, srgb_to_linear
+
 __all__ = ["srgb_to_linear", "linear_to_srgb", "luminance", "is_monochrome", "colourise",
            "skin_chroma", "DEFAULT_SKIN_AB"]
 
@@ -21,24 +23,6 @@ DEFAULT_SKIN_AB = (13.0, 17.0)
 MIN_CHROMA = 6.0  # Lab units: pixels greyer than this are left out of the test
 OFF_CURVE_AB = 10.0  # Lab units from the chroma expected at a pixel's lightness...
 MAX_OFF_CURVE_SHARE = 0.005  # ...in more than this share of coloured pixels: a colour photo
-REC709 = np.array([0.2126, 0.7152, 0.0722])
-
-
-def srgb_to_linear(image: np.ndarray) -> np.ndarray:
-    """Linear light (float64, 0..1) from sRGB-encoded values 0..1 (any shape)."""
-    x = np.asarray(image, dtype=np.float64)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(image: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values 0..1 from linear light 0..1 (any shape; clipped to 0..1)."""
-    x = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
-
-
-def luminance(rgb_linear: np.ndarray) -> np.ndarray:
-    """Relative luminance (..., ) of linear RGB (..., 3)."""
-    return np.asarray(rgb_linear) @ REC709
 
 
 def is_monochrome(image: np.ndarray) -> bool:
