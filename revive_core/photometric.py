@@ -2,7 +2,7 @@
 
 Landmarks pin a face down only as well as the detector places them, and mediapipe's errors
 (about 1.5 % of the face's width) are mostly its own average face showing through, the same in
-every photo. With two or more photos, the shading says more: each of a few thousand points of
+every photo. With two or more photos, the shading says more: each of 1,500 points spread over
 the face has one albedo, and each photo lights it by its own second-order spherical-harmonic
 irradiance at the point's normal. Per level of blur (coarse, then fine) the albedos and
 lightings are solved in closed form by alternation, then the shape (identity, expressions) and
@@ -30,7 +30,7 @@ ROUNDS = 1  # per level: albedo and lighting solved, then the shape and poses re
 ITERATIONS = 6  # Levenberg-Marquardt steps per round
 PHOTO_SD = 0.04  # how well the model explains a point's brightness (linear, 0..1)
 MIN_FACING = 0.35  # cosine to the camera below which a point is not compared
-DEPTH_FACE_PX = 128.0
+DEPTH_FACE_PX = 128.0  # the depth test needs no finer grid than a face this many pixels wide
 HUBER = 2.0  # residuals beyond this many robust spreads count linearly
 
 
@@ -55,14 +55,14 @@ class PhotometricTerm:
         # What can hide a face point from a camera: the face itself (the nose, the brows).
         self.occluders = model.faces[model.region_mask("face")[model.faces].any(1)]
         self.images = [_prepared(image, photo.scale, blur) for image, photo in zip(images, photos)]
-        count = len(photos), SAMPLES
-        self.visible = np.zeros(count, bool)  # fixed while solving one level
+        shape = len(photos), SAMPLES
+        self.visible = np.zeros(shape, bool)  # fixed while solving one level
         self.albedo = np.ones(SAMPLES)
-        self.weights = np.full(count, 1.0 / PHOTO_SD)  # per photo and point, set with the albedo
+        self.weights = np.full(shape, 1.0 / PHOTO_SD)  # per photo and point, set with the albedo
         self.light = np.zeros((len(photos), 9))
 
     # -- geometry -----------------------------------------------------------------------------
-    def _points_and_normals(self, identity, expression) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _geometry(self, identity: np.ndarray, expression: np.ndarray) -> tuple[np.ndarray, ...]:
         """Points (S, 3), unit normals (S, 3), the normals' unnormalised cross products (S, 3)
         and the triangles' two edges (2, S, 3)."""
         point, edge1, edge2 = (self.base + np.tensordot(identity, self.identity, 1)
@@ -83,12 +83,11 @@ class PhotometricTerm:
             vertices = self.model.shape(identity, expression)
             camera = photo.camera.posed(block[:3], block[3:6])
             vertex_px, vertex_depth = camera.project(vertices)
-            # The depth test needs no more detail than a face about DEPTH_FACE_PX wide.
             grid = min(1.0, DEPTH_FACE_PX / photo.scale)
             size = (int(np.ceil(camera.width * grid)), int(np.ceil(camera.height * grid)))
             _, _, zbuffer = rasterize(vertex_px * grid, _facing_camera(self.occluders, vertex_px),
                                       size, depth=vertex_depth)
-            points, normals, _, _ = self._points_and_normals(identity, block[POSE:])
+            points, normals, _, _ = self._geometry(identity, block[POSE:])
             pixels, depth = camera.project(points)
             inside = ((pixels >= 2).all(1) & (pixels[:, 0] < camera.width - 2)
                       & (pixels[:, 1] < camera.height - 2) & (depth > 0))
@@ -101,14 +100,15 @@ class PhotometricTerm:
                                & (depth <= zbuffer[row, col] + 0.003 + 0.003 * depth))
         self.visible[:, self.visible.sum(0) < 2] = False  # used only where two photos see it
 
-    def update_appearance(self, x: np.ndarray, n_id: int, n_ex: int, rounds: int = 4) -> None:
+    def update_appearance(self, x: np.ndarray, n_id: int, n_ex: int, alternations: int = 4
+                          ) -> None:
         """Albedo per point and light per photo that best explain the photos (alternating)."""
         values, basis = self._values(x, n_id, n_ex, want_jacobian=False)[:2]
         seen = self.visible
         light = np.zeros_like(self.light)
         light[:, 0] = 1 / 0.282095
         albedo = np.where(seen.any(0), (values * seen).sum(0) / np.maximum(seen.sum(0), 1), 1.0)
-        for _ in range(rounds):
+        for _ in range(alternations):
             for p in range(len(self.photos)):
                 a = basis[p][seen[p]] * albedo[seen[p], None]
                 light[p] = np.linalg.lstsq(a, values[p][seen[p]], rcond=None)[0]
@@ -146,7 +146,7 @@ class PhotometricTerm:
         rows = np.zeros(shape + (len(x),)) if want_jacobian else None
         for p, (photo, image) in enumerate(zip(self.photos, self.images)):
             block = _block(x, p, n_id, n_ex)
-            points, normals, cross, (edge1, edge2) = self._points_and_normals(identity,
+            points, normals, cross, (edge1, edge2) = self._geometry(identity,
                                                                              block[POSE:])
             rotation = Rotation.from_rotvec(block[:3]).as_matrix()
             normals_camera = normals @ rotation.T
