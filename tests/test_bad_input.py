@@ -114,6 +114,15 @@ def test_photo_without_a_face_is_refused(capsys, tmp_path):
     build_refused(capsys, tmp_path, path, "No face was found")
 
 
+
+@pytest.mark.parametrize("grain", ["1.5", "-0.2"])
+def test_texture_grain_outside_zero_to_one_is_refused(capsys, tmp_path, photo, grain):
+    photo.save(tmp_path / "face.png")
+    code, err = revive(capsys, "build", tmp_path / "face.png", "--out", tmp_path / "avatar_out",
+                       "--consent", CONSENT, "--texture-grain", grain)
+    refused(code, err, f"--texture-grain {float(grain)}", "between 0 and 1")
+    assert not (tmp_path / "avatar_out").exists()
+
 def test_photo_with_several_faces_uses_the_largest_and_says_so(tmp_path, photo, caplog):
     from revive_core.detect import detect_face
 
