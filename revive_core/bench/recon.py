@@ -5,7 +5,8 @@ identity (every weight from N(0, 1), upstream's sampler), and per photo a random
 expression, head pose and light. ICT-FaceKit ships no textures, so each head gets a procedural
 skin colouring: a random skin tone with soft blotches, redder lips, darker brows and hair, white
 eyes with a coloured iris. pyrender renders the photos (512 x 512, the portrait camera Revive
-assumes); then the real pipeline runs on the files: detect (mediapipe) -> fit.
+assumes); then the real pipeline runs on the files: detect (mediapipe) -> fit (landmarks, then
+with several photos the photometric refinement).
 
 Measured per model and number of views:
 
