@@ -131,7 +131,7 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
     mesh.shape_keys.name = f"{name} shapes"
 
     # The pivot the head turns about: near the neck, the centroid lowered by 40 % of the
-    # height (as in revive_core.preview, so previews and renders move alike).
+    # height (as in revive_core.video.preview, so previews and renders move alike).
     low, high = vertices.min(axis=0), vertices.max(axis=0)
     centroid = vertices.mean(axis=0, dtype=np.float64)
     pivot_at = Vector((centroid[0], centroid[1], centroid[2] - PIVOT_DROP * (high[2] - low[2])))

@@ -4,7 +4,7 @@ An avatar built from a photo carries that photo (``portrait.png``) and the camer
 head in it (``avatar.portrait``: focal_px, cx, cy, width, height in pixels, and the pose as
 ``rotation`` (a rotation vector) and ``translation`` in metres: a model point X is at
 ``R X + t`` in the camera, which looks down -Z with +Y up, OpenGL's convention, as in
-``revive_core.camera``). Portrait mode
+``revive_core.geometry.camera``). Portrait mode
 
 - puts the Blender camera exactly where the photo's camera was (sensor, focal length, shift
   from the principal point),

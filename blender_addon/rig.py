@@ -8,7 +8,7 @@ the eye-look keys, when the avatar has them, also follow the gaze:
     eyeLookOutLeft = clamp(eyeLookOutLeft_control + max(0, gazeYaw) / 30, 0, 1)
 
 and likewise for In/Up/Down of both eyes (positive yaw looks toward the avatar's left, +X;
-positive pitch looks down, as in ``revive_core.animate``). A take animates these properties,
+positive pitch looks down, as in ``revive_core.take.animate``). A take animates these properties,
 never the shape keys themselves (drivers would override that), so an artist can pose the face
 with the sliders, keyframe them, or edit the take's layers (see ``performance``). Every driver
 is a "simple expression": it runs without Python, also where scripts are not trusted.

@@ -1,7 +1,7 @@
 """Errors of Revive: one family, each with a message and a hint for the person using it."""
 from __future__ import annotations
 
-from .formats.errors import FormatError, ReviveError
+from revive_core.formats.errors import FormatError, ReviveError
 
 __all__ = ["FormatError", "InputError", "ReviveError"]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core.align import align, align_recording
-from revive_core.audio import to_int16
+from revive_core.voice.align import align, align_recording
+from revive_core.voice.audio import to_int16
 from revive_core.errors import InputError
-from revive_core.speech import SILENCE, synthesize
+from revive_core.voice.speech import SILENCE, synthesize
 
 EN = "Bob met Pam by the pond, and they both laughed."
 ZH = "妈妈每天早上都给我们做饭。"
@@ -126,7 +126,7 @@ def test_transcribes_when_no_transcript_is_given(tmp_path: Path) -> None:
 
 def test_say_with_a_recording_makes_a_take_whose_mouth_follows_it(tmp_path: Path,
                                                                   tiny_avatar) -> None:
-    from revive_core import cli
+    import revive_core.cli.main as cli
     from revive_core.formats import read_take, write_avatar
 
     recorded = synthesize("Mama, my baby.", language="en", variant="f2", rate_wpm=150)
@@ -159,7 +159,7 @@ def test_say_with_a_recording_makes_a_take_whose_mouth_follows_it(tmp_path: Path
 
 
 def test_say_without_text_or_audio_is_a_kind_error(tmp_path: Path, tiny_avatar, capsys) -> None:
-    from revive_core import cli
+    import revive_core.cli.main as cli
     from revive_core.formats import write_avatar
 
     avatar = write_avatar(tiny_avatar, tmp_path / "avatar")

@@ -1,4 +1,4 @@
-"""Tests of revive_core.animate on hand-made speech: synthetic audio and hand-timed phonemes."""
+"""Tests of revive_core.take.animate on hand-made speech: synthetic audio and hand-timed phonemes."""
 from __future__ import annotations
 
 import math
@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from revive_core.animate import (DRIVEN_BLENDSHAPES, VISEMES, Performance, animate,
+from revive_core.take.animate import (DRIVEN_BLENDSHAPES, VISEMES, Performance, animate,
                                  phoneme_to_viseme, viseme_segments)
-from revive_core.emotion import EmotionLabel
+from revive_core.emotion.classify import EmotionLabel
 from revive_core.errors import InputError
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
-from revive_core.speech_types import Phoneme, Speech
+from revive_core.voice.timing import Phoneme, Speech
 
 RATE = 16000
 VOWELS = set("aeiouəɑɛɪʊ")
@@ -358,7 +358,7 @@ def test_bad_speech_raises_input_error() -> None:
 def test_mouth_cues_cover_the_audio_with_rhubarb_shapes(tmp_path) -> None:
     import json
 
-    from revive_core.cues import RHUBARB_SHAPES, VISEME_TO_RHUBARB, cues_tsv, mouth_cues, write_cues
+    from revive_core.take.cues import RHUBARB_SHAPES, VISEME_TO_RHUBARB, cues_tsv, mouth_cues, write_cues
 
     assert set(VISEME_TO_RHUBARB) == set(VISEMES)
     assert set(VISEME_TO_RHUBARB.values()) <= set(RHUBARB_SHAPES)
@@ -379,13 +379,13 @@ def test_mouth_cues_cover_the_audio_with_rhubarb_shapes(tmp_path) -> None:
 
 
 def test_mouth_cues_of_nothing_are_one_rest_cue() -> None:
-    from revive_core.cues import mouth_cues
+    from revive_core.take.cues import mouth_cues
 
     assert mouth_cues([], duration_s=1.234) == [{"start": 0.0, "end": 1.23, "value": "X"}]
 
 
 def test_the_head_breathes_at_rest_and_not_while_speaking(monkeypatch) -> None:
-    import revive_core.animate as animate_module
+    import revive_core.take.animate as animate_module
 
     quiet = make_speech([("m", 0.1), ("a", 0.3)], start_s=12.0, tail_s=8.0)  # rests 12 s first
     speaking = babble(20.0)

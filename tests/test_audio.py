@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core.audio import load_audio, resample, to_int16
+from revive_core.voice.audio import load_audio, resample, to_int16
 from revive_core.errors import InputError
 
 RATE = 22050

@@ -35,11 +35,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from revive_core.cli import main
+from revive_core.cli.main import main
 from revive_core.formats import read_take, write_avatar, write_take
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "assets" / "sample" / "astronaut.png"
+SAMPLE = ROOT / "revive_core" / "assets" / "sample" / "astronaut.png"
 REVIVE = Path(sys.executable).parent / "revive"
 CONSENT = "Mei Chen, daughter, 2025-03-01"
 HAS_BPY = importlib.util.find_spec("bpy") is not None
@@ -124,7 +124,7 @@ def test_texture_grain_outside_zero_to_one_is_refused(capsys, tmp_path, photo, g
     assert not (tmp_path / "avatar_out").exists()
 
 def test_photo_with_several_faces_uses_the_largest_and_says_so(tmp_path, photo, caplog):
-    from revive_core.detect import detect_face
+    from revive_core.avatar.detect import detect_face
 
     face = photo.crop((120, 20, 330, 230))
     group = Image.new("RGB", (440, 230), (90, 90, 90))
@@ -158,7 +158,7 @@ def test_upside_down_face_is_refused_with_how_to_fix_it(capsys, tmp_path, photo)
 
 
 def test_face_tilted_75_degrees_is_still_found(tmp_path, photo):
-    from revive_core.detect import detect_face
+    from revive_core.avatar.detect import detect_face
 
     path = tmp_path / "tilted.png"
     photo.rotate(75, resample=Image.BICUBIC, center=(225, 125)).save(path)
@@ -193,7 +193,7 @@ def test_photo_over_the_pixel_limit_is_refused(capsys, tmp_path):
 
 @pytest.mark.parametrize("mode", ["CMYK", "I;16", "L", "RGBA", "P"])
 def test_unusual_image_modes_load_as_rgb_and_the_face_is_found(tmp_path, photo, mode):
-    from revive_core.detect import detect_face
+    from revive_core.avatar.detect import detect_face
 
     if mode == "I;16":  # 16-bit grayscale, as scanners write
         image = Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 257)
@@ -216,7 +216,7 @@ def test_unusual_image_modes_load_as_rgb_and_the_face_is_found(tmp_path, photo, 
 
 
 def test_exif_rotated_photo_is_turned_upright(tmp_path, photo):
-    from revive_core.detect import detect_face
+    from revive_core.avatar.detect import detect_face
 
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to show": how phones store portraits
@@ -231,7 +231,7 @@ def test_exif_rotated_photo_is_turned_upright(tmp_path, photo):
 
 @pytest.mark.slow
 def test_100_megapixel_scan_is_scaled_down_and_its_face_found(tmp_path, photo):
-    from revive_core.detect import MAX_WORKING_SIDE, detect_face
+    from revive_core.avatar.detect import MAX_WORKING_SIDE, detect_face
 
     path = tmp_path / "scan.jpg"
     photo.resize((10000, 10000), Image.BILINEAR).save(path, quality=70)
@@ -279,7 +279,7 @@ def test_mixed_chinese_and_english_is_spoken_in_mandarin(capsys, tmp_path, folde
 @pytest.fixture(scope="module")
 def spoken() -> tuple[np.ndarray, int]:
     """"Hello there." spoken by espeak-ng: int16 samples and their rate."""
-    from revive_core.speech import synthesize
+    from revive_core.voice.speech import synthesize
 
     speech = synthesize("Hello there.", language="en")
     return speech.audio, speech.sample_rate

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core import cli
+import revive_core.cli.main as cli
 from revive_core.bench.lipsync import (LabelledRecording, boundary_errors, make_test_recording,
                                        read_sentences)
 from revive_core.errors import InputError
-from revive_core.speech_types import Phoneme
+from revive_core.voice.timing import Phoneme
 
 
 def test_english_test_recording_is_piper_with_its_own_truth() -> None:

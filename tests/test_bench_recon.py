@@ -19,7 +19,7 @@ ICT_ZIP = Path(__file__).resolve().parents[2] / "shared" / "ict-facekit" / "ICT-
 def test_bench_recon_prints_a_table_and_writes_json(tmp_path):
     out = tmp_path / "recon.json"
     result = subprocess.run(
-        [sys.executable, "-m", "revive_core.cli", "bench", "recon", "--truth", str(ICT_ZIP),
+        [sys.executable, "-m", "revive_core.cli.main", "bench", "recon", "--truth", str(ICT_ZIP),
          "--model", "builtin", "--views", "1", "--count", "2", "--seed", "3", "--json", str(out),
          "--keep", str(tmp_path / "photos")],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -45,7 +45,7 @@ def test_bench_recon_prints_a_table_and_writes_json(tmp_path):
 
 def test_bench_recon_refuses_bad_arguments_kindly(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "revive_core.cli", "bench", "recon", "--truth",
+        [sys.executable, "-m", "revive_core.cli.main", "bench", "recon", "--truth",
          str(tmp_path / "missing.zip"), "--views", "one"],
         capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "--views" in result.stderr

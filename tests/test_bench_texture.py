@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from revive_core.bench.texture import psnr, skin_albedo, ssim
-from revive_core.cli import main
+from revive_core.cli.main import main
 
 ICT_ZIP = Path(__file__).resolve().parents[2] / "shared" / "ict-facekit" / "ICT-FaceKit.zip"
 needs_ict = pytest.mark.skipif(not ICT_ZIP.is_file(), reason="ICT-FaceKit is not in ../shared")
@@ -46,7 +46,7 @@ def test_missing_truth_is_a_clear_error(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def ict_model():
-    from revive_core.model.ict import read_ict
+    from revive_core.avatar.model.ict import read_ict
 
     return read_ict(ICT_ZIP)
 
@@ -54,7 +54,7 @@ def ict_model():
 @needs_ict
 @pytest.mark.slow
 def test_procedural_truth_has_redder_lips_darker_brows_and_painted_eyes(ict_model):
-    from revive_core.texture.uv import uv_layout
+    from revive_core.avatar.texture.uv import uv_layout
 
     model = ict_model
     layout = uv_layout(model.uvs, model.uv_faces, 256, faces=model.faces,
@@ -86,10 +86,10 @@ def test_procedural_truth_has_redder_lips_darker_brows_and_painted_eyes(ict_mode
 @pytest.mark.slow
 def test_one_small_run_writes_the_table_and_exactly_the_json_rows(ict_model, tmp_path,
                                                                    monkeypatch, capsys):
-    import revive_core.model.ict
+    import revive_core.avatar.model.ict
 
     # The command reads ICT-FaceKit itself; here it gets the model this module already read.
-    monkeypatch.setattr(revive_core.model.ict, "read_ict", lambda path: ict_model)
+    monkeypatch.setattr(revive_core.avatar.model.ict, "read_ict", lambda path: ict_model)
     out = tmp_path / "bench.json"
     code = main(["bench", "texture", "--truth", str(ICT_ZIP), "--views", "1", "--heads", "1",
                  "--size", "512", "--steps", "8", "--json", str(out)])

@@ -35,14 +35,14 @@ BPY_PYTHON = os.environ.get("REVIVE_TEST_BPY_PYTHON", sys.executable)
 HAS_BPY = subprocess.run([BPY_PYTHON, "-c", "import importlib.util, sys; "
                           "sys.exit(importlib.util.find_spec('bpy') is None)"]).returncode == 0
 HAS_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
-SAMPLE_PHOTO = ROOT / "assets" / "sample" / "astronaut.png"
+SAMPLE_PHOTO = ROOT / "revive_core" / "assets" / "sample" / "astronaut.png"
 REVIVE = Path(sys.executable).with_name("revive")
 
 pytestmark = pytest.mark.blender
 needs_bpy = pytest.mark.skipif(not HAS_BPY, reason="needs the bpy module (pip install bpy)")
 needs_ffmpeg = pytest.mark.skipif(not HAS_FFMPEG, reason="needs ffmpeg and ffprobe")
 needs_core_bpy = pytest.mark.skipif(importlib.util.find_spec("bpy") is None,
-                                    reason="revive_core.render needs bpy in this Python")
+                                    reason="revive_core.video.render needs bpy in this Python")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -571,7 +571,7 @@ def test_a_take_without_layers_is_split_by_channel_name(tmp_path, tiny_avatar, t
 
 def builtin_head_avatar(tiny_avatar):
     """The built-in model's head as an avatar (with a portrait): quads and triangles."""
-    from revive_core.model.builtin import builtin_model
+    from revive_core.avatar.model.builtin import builtin_model
 
     model = builtin_model()
     return with_portrait(dataclasses.replace(
@@ -709,7 +709,7 @@ def test_portrait_mode_at_rest_renders_the_photo_itself(tmp_path, tiny_avatar, t
     assert r["expression"] == 1.0 and r["slots"] == ["OBJECT"]
 
     # The mesh sits where the photo's camera saw it: its vertices project as the camera says.
-    from revive_core.camera import Camera
+    from revive_core.geometry.camera import Camera
 
     camera = Camera.from_dict(avatar.portrait)
     pixels, _ = camera.project(avatar.vertices_m)  # the mesh's own (rest) coordinates
@@ -795,7 +795,7 @@ def test_three_frames_render_resume_after_a_crash_and_encode_once(tmp_path, fold
 @needs_core_bpy
 @needs_ffmpeg
 def test_render_video_writes_h264_aac_mp4_with_the_label(tmp_path, folders, short_take):
-    from revive_core.render import render_video
+    from revive_core.video.render import render_video
 
     avatar_dir = folders[0]
     take_dir, take = short_take
@@ -850,7 +850,7 @@ def test_render_video_writes_h264_aac_mp4_with_the_label(tmp_path, folders, shor
                     reason="no Blender binary; `bash scripts/setup.sh --tests` installs one")
 def test_blender_binary_renders_through_the_same_batch_entry(tmp_path, folders, short_take):
     """`blender -b --python batch.py -- ...`: the studio path, with Blender's own Python."""
-    from revive_core.render import render_video
+    from revive_core.video.render import render_video
 
     take_dir, take = short_take
     result = render_video(folders[0], take_dir, tmp_path / "binary.mp4", device="cpu", samples=1,
@@ -921,7 +921,7 @@ def test_batch_device_gpu_without_a_gpu_fails_clearly(tmp_path, folders, short_t
 def test_core_render_module_does_not_import_bpy_and_names_a_missing_blender():
     script = """
         import json, sys
-        from revive_core import render
+        from revive_core.video import render
         from revive_core.errors import ReviveError
         try:
             render.render_video("a", "t", "x.mp4", blender="/no/such/blender")

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from revive_core.build import build_avatar
-from revive_core.consent import parse_consent
-from revive_core.detect import detect_face
+from revive_core.avatar.build import build_avatar
+from revive_core.avatar.consent import parse_consent
+from revive_core.avatar.detect import detect_face
 from revive_core.errors import InputError
 from revive_core.formats import read_avatar
-from revive_core.model.builtin import builtin_model
+from revive_core.avatar.model.builtin import builtin_model
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "assets" / "sample" / "astronaut.png"
+SAMPLE = ROOT / "revive_core" / "assets" / "sample" / "astronaut.png"
 CONSENT = parse_consent("Test Runner, self, 2026-01-01")
 
 
@@ -57,7 +57,7 @@ def _depth_in_photo_camera(avatar) -> np.ndarray:
 def test_fitted_mesh_rendered_in_the_photo_camera_lands_on_the_detected_landmarks(sample_avatar):
     """Render the fit with pyrender; each landmark vertex visible in the render must sit on its
     detected landmark (pyrender's depth at that pixel is the landmark's own depth)."""
-    from revive_core.camera import Camera
+    from revive_core.geometry.camera import Camera
 
     avatar = read_avatar(sample_avatar)
     depth = _depth_in_photo_camera(avatar)
@@ -111,13 +111,13 @@ def test_consent_must_be_complete(consent):
 
 
 def _revive(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "revive_core.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "revive_core.cli.main", *args], capture_output=True,
                           text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def test_build_with_a_model_not_installed_says_how_to_install_it(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "revive_core.cli", "build", str(SAMPLE), "--out", str(tmp_path / "a"),
+        [sys.executable, "-m", "revive_core.cli.main", "build", str(SAMPLE), "--out", str(tmp_path / "a"),
          "--consent", "A, b, 2026-01-01", "--model", "ict"], capture_output=True, text=True,
         cwd=ROOT, env={**os.environ, "REVIVE_MODELS": str(tmp_path / "models")})
     assert result.returncode == 2 and "revive model import-ict" in result.stderr

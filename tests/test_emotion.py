@@ -1,4 +1,4 @@
-"""Tests of revive_core.emotion: the built-in classifier (lexicon + embeddings), the lexicon's
+"""Tests of revive_core.emotion.classify: the built-in classifier (lexicon + embeddings), the lexicon's
 negation and intensity rules, sentence splitting, local classifiers by path, the command."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from revive_core.cli import main
-from revive_core.emotion import (EMOTIONS, EmotionLabel, classify, classify_sentences,
+from revive_core.cli.main import main
+from revive_core.emotion.classify import (EMOTIONS, EmotionLabel, classify, classify_sentences,
                                  detect_language, load_classifier, split_sentences)
 from revive_core.errors import InputError
 from tiny_models import save_tiny_classifier
@@ -157,9 +157,9 @@ def test_emotion_command_prints_each_sentence(capsys) -> None:
 
 
 def test_shipped_fit_matches_the_examples() -> None:
-    # After editing assets/emotion/examples_*.jsonl run `python -m revive_core.emotion`.
-    from revive_core import emotion
-    from revive_core.embedding import load_encoder
+    # After editing assets/emotion/examples_*.jsonl run `python -m revive_core.emotion.classify`.
+    import revive_core.emotion.classify as emotion
+    from revive_core.text.sentence_embedding import load_encoder
 
     _, _, digest = emotion._examples()
     assert emotion._load_fitted(load_encoder().name, digest) is not None

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core.cli import main
+from revive_core.cli.main import main
 from revive_core.bench.emotion import _macro_f1, read_dataset
-from revive_core.emotion_lexicon import EMOTIONS
+from revive_core.emotion.lexicon import EMOTIONS
 from revive_core.errors import InputError
+from revive_core.assets import asset_path
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -29,7 +30,7 @@ def test_holdout_set_shares_no_sentence_with_the_tuning_set_or_the_examples() ->
                for r in read_dataset(DATA / f"emotion_holdout_{lang}.jsonl")}
     tuning = {r["text"] for lang in ("en", "zh")
               for r in read_dataset(DATA / f"emotion_{lang}.jsonl")}
-    examples_dir = Path(__file__).resolve().parents[1] / "assets" / "emotion"
+    examples_dir = asset_path("emotion")
     examples = {json.loads(line)["text"] for path in examples_dir.glob("examples_*.jsonl")
                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
     assert not holdout & tuning and not holdout & examples and not tuning & examples

@@ -254,7 +254,7 @@ def test_damaged_wav_is_refused_cleanly(valid, work, data):
 
 @pytest.fixture(scope="module")
 def labelled_video(tmp_path_factory) -> tuple[bytes, bytes]:
-    from revive_core.media import write_video
+    from revive_core.video.media import write_video
 
     folder = tmp_path_factory.mktemp("video")
     video = folder / "v.mp4"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from revive_core.detect import detect_face
+from revive_core.avatar.detect import detect_face
 from revive_core.errors import InputError
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 
@@ -23,22 +23,22 @@ pytestmark = pytest.mark.skipif(not ICT_ZIP.is_file(), reason="needs ../shared/i
 
 @pytest.fixture(scope="module")
 def ict_model():
-    from revive_core.model.ict import read_ict
+    from revive_core.avatar.model.ict import read_ict
 
     return read_ict(ICT_ZIP)
 
 
 @pytest.fixture(scope="module")
 def renderer():
-    from revive_core.model.views import MeshRenderer
+    from revive_core.avatar.model.views import MeshRenderer
 
     with MeshRenderer(512, 512) as r:
         yield r
 
 
 def _photo(model, identity, renderer, path: Path, *, yaw: float, pitch: float = 0.0):
-    from revive_core.model.embedding import paint_lips_and_brows, region_colours
-    from revive_core.model.views import look_at_face
+    from revive_core.avatar.model.embedding import paint_lips_and_brows, region_colours
+    from revive_core.avatar.model.views import look_at_face
 
     camera = look_at_face(model.vertices_m[model.region_mask("face")], 512, 512, yaw_deg=yaw,
                           pitch_deg=pitch, fill=0.45)
@@ -84,7 +84,7 @@ def test_mediapipe_embedding_matches_detection_in_an_unseen_view(ict_model, rend
 
 @pytest.mark.slow
 def test_installed_model_is_found_by_name_and_loads_identically(ict_model, tmp_path, monkeypatch):
-    from revive_core.model.registry import find_model, install_model, installed_models
+    from revive_core.avatar.model.registry import find_model, install_model, installed_models
 
     monkeypatch.setenv("REVIVE_MODELS", str(tmp_path / "models"))
     with pytest.raises(InputError, match="import-ict"):
@@ -101,7 +101,7 @@ def test_installed_model_is_found_by_name_and_loads_identically(ict_model, tmp_p
 
 
 def test_import_reads_an_unzipped_folder_with_any_number_of_identities(tmp_path):
-    from revive_core.model.ict import read_ict
+    from revive_core.avatar.model.ict import read_ict
 
     keep = ("generic_neutral_mesh.obj", "identity000.obj", "identity001.obj", "identity002.obj",
             "jawOpen.obj", "eyeBlink_L.obj", "browInnerUp_L.obj", "browInnerUp_R.obj",
@@ -120,7 +120,7 @@ def test_import_reads_an_unzipped_folder_with_any_number_of_identities(tmp_path)
 
 def test_import_keeps_the_quads_of_the_kept_parts():
     from revive_core.formats.polygons import polygon_corners, polygon_problem
-    from revive_core.model.ict import KEPT_MATERIALS, read_ict
+    from revive_core.avatar.model.ict import KEPT_MATERIALS, read_ict
 
     model = read_ict(ICT_ZIP, embed=False)
     polygons = model.polygon_triangles
@@ -141,7 +141,7 @@ def test_import_keeps_the_quads_of_the_kept_parts():
 
 
 def _revive(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "revive_core.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "revive_core.cli.main", *args], capture_output=True,
                           text=True, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
@@ -158,7 +158,7 @@ def test_import_of_something_else_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_fit_recovers_an_ict_head_and_counts_a_distorted_scan_less(ict_model, renderer, tmp_path):
-    from revive_core.fit import fit_model
+    from revive_core.avatar.fit.solve import fit_model
 
     person = np.random.default_rng(7).standard_normal(50)
     detections = [_photo(ict_model, person, renderer, tmp_path / f"p{i}.png", yaw=yaw)[0]
@@ -182,8 +182,8 @@ def test_fit_recovers_an_ict_head_and_counts_a_distorted_scan_less(ict_model, re
 def three_photos(ict_model, renderer, tmp_path_factory):
     """A random ICT head photographed from the front and 30 degrees to either side, each
     photo under its own light."""
-    from revive_core.model.embedding import paint_lips_and_brows, region_colours
-    from revive_core.model.views import Lighting, look_at_face
+    from revive_core.avatar.model.embedding import paint_lips_and_brows, region_colours
+    from revive_core.avatar.model.views import Lighting, look_at_face
 
     folder = tmp_path_factory.mktemp("three")
     person = np.random.default_rng(11).standard_normal(50)
@@ -203,7 +203,7 @@ def three_photos(ict_model, renderer, tmp_path_factory):
 @pytest.mark.slow
 def test_photometric_refinement_brings_several_photos_closer_to_the_truth(ict_model,
                                                                           three_photos):
-    from revive_core.fit import fit_model
+    from revive_core.avatar.fit.solve import fit_model
 
     person, detections = three_photos
     face = ict_model.region_mask("face")
@@ -218,8 +218,8 @@ def test_photometric_refinement_brings_several_photos_closer_to_the_truth(ict_mo
 
 @pytest.mark.slow
 def test_photometric_jacobian_matches_finite_differences(ict_model, three_photos):
-    from revive_core.fit import FitProblem, _Photo, fit_model
-    from revive_core.photometric import LEVELS, PhotometricTerm
+    from revive_core.avatar.fit.solve import FitProblem, _Photo, fit_model
+    from revive_core.avatar.fit.photometric import LEVELS, PhotometricTerm
 
     _, detections = three_photos
     fit = fit_model(ict_model, detections, photometric=False)
@@ -255,11 +255,11 @@ def _aligned_distances(points: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 @pytest.mark.slow
 def test_build_with_the_ict_model_writes_its_head_and_credits_it(ict_model, tmp_path):
-    from revive_core.build import build_avatar
-    from revive_core.consent import parse_consent
+    from revive_core.avatar.build import build_avatar
+    from revive_core.avatar.consent import parse_consent
     from revive_core.formats import read_avatar
 
-    sample = ROOT / "assets" / "sample" / "astronaut.png"
+    sample = ROOT / "revive_core" / "assets" / "sample" / "astronaut.png"
     build_avatar([sample], tmp_path / "avatar", consent=parse_consent("Test Runner, self, 2026-01-01"),
                  model=ict_model, texture_method="blur", texture_size=512)
     avatar = read_avatar(tmp_path / "avatar")

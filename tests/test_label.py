@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core.cli import main
+from revive_core.cli.main import main
 from revive_core.formats import FormatError, write_avatar, write_take
 from revive_core.formats.label import (consent_reference, make_label, read_mp4_label,
                                        read_mp4_tags, sidecar_path, write_mp4_label,
                                        write_sidecar)
-from revive_core.media import probe, write_video
+from revive_core.video.media import probe, write_video
 
 HAS_BPY = importlib.util.find_spec("bpy") is not None
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")

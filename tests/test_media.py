@@ -1,4 +1,4 @@
-"""Tests of revive_core.media: atomic H.264 + AAC writing, probing, the visible label."""
+"""Tests of revive_core.video.media: atomic H.264 + AAC writing, probing, the visible label."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core import media
+from revive_core.video import media
 from revive_core.errors import ReviveError
 from revive_core.formats.take import wav_bytes
 

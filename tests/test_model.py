@@ -13,13 +13,13 @@ from scipy.spatial import cKDTree
 from revive_core.errors import InputError
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.formats.errors import FormatError
-from revive_core.model.builtin import build_head, builtin_model
-from revive_core.model.parts import CORNEA_BULGE_M, EYE_RADIUS_M, IRIS_DEG
-from revive_core.model.template import load_template, make_template
-from revive_core.model.topology import FACE_POINTS, GROUPS, boundary_loops, mediapipe_triangles
-from revive_core.model.topology import orient_faces, pair_triangles
+from revive_core.avatar.model.builtin import build_head, builtin_model
+from revive_core.avatar.model.parts import CORNEA_BULGE_M, EYE_RADIUS_M, IRIS_DEG
+from revive_core.avatar.model.template import load_template, make_template
+from revive_core.avatar.model.topology import FACE_POINTS, GROUPS, boundary_loops, mediapipe_triangles
+from revive_core.avatar.model.topology import orient_faces, pair_triangles
 
-DIGEST = ("from revive_core.model.builtin import builtin_model; import hashlib; m = builtin_model(); "
+DIGEST = ("from revive_core.avatar.model.builtin import builtin_model; import hashlib; m = builtin_model(); "
           "h = hashlib.sha256(); [h.update(a.tobytes()) for a in (m.vertices_m, m.faces, m.uvs, "
           "m.uv_faces, m.vertex_regions, m.identity_basis_m, m.expression_deltas_m, "
           "m.landmark_faces, m.landmark_bary, m.polygon_triangles)]; print(h.hexdigest())")
@@ -248,7 +248,7 @@ def test_skin_shapes_are_local_and_sided(model):
 
 
 def test_saved_model_loads_back_and_is_checked(model, tmp_path):
-    from revive_core.model.morphable import load_model, save_model
+    from revive_core.avatar.model.morphable import load_model, save_model
 
     folder = save_model(model, tmp_path / "builtin")
     loaded = load_model(folder)
@@ -276,7 +276,7 @@ def _rewrite_npz(path, **changes):
 
 
 def test_model_without_polygons_loads_as_triangles(model, tmp_path):
-    from revive_core.model.morphable import load_model, save_model
+    from revive_core.avatar.model.morphable import load_model, save_model
 
     folder = save_model(model, tmp_path / "older")
     _rewrite_npz(folder / "model.npz", polygon_triangles=None)  # as written before quads
@@ -292,7 +292,7 @@ def test_model_without_polygons_loads_as_triangles(model, tmp_path):
      "do not match faces"),
 ])
 def test_model_with_damaged_polygons_is_refused_naming_the_file(model, tmp_path, damage, problem):
-    from revive_core.model.morphable import load_model, save_model
+    from revive_core.avatar.model.morphable import load_model, save_model
 
     folder = save_model(model, tmp_path / "damaged")
     damaged = damage(model.polygon_triangles.astype(np.int64))
@@ -303,7 +303,7 @@ def test_model_with_damaged_polygons_is_refused_naming_the_file(model, tmp_path,
 
 
 def test_unknown_model_names_are_refused_with_the_installed_ones(tmp_path, monkeypatch):
-    from revive_core.model.registry import find_model
+    from revive_core.avatar.model.registry import find_model
 
     monkeypatch.setenv("REVIVE_MODELS", str(tmp_path))
     assert find_model("builtin") is builtin_model()
@@ -313,7 +313,7 @@ def test_unknown_model_names_are_refused_with_the_installed_ones(tmp_path, monke
 
 
 def test_closest_points_match_dense_sampling():
-    from revive_core.model.surface import closest_points
+    from revive_core.avatar.model.surface import closest_points
 
     rng = np.random.default_rng(0)
     vertices = rng.normal(size=(40, 3))
@@ -327,7 +327,7 @@ def test_closest_points_match_dense_sampling():
 
 
 def test_rasterizer_matches_a_per_pixel_reference():
-    from revive_core.raster import rasterize
+    from revive_core.geometry.raster import rasterize
 
     rng = np.random.default_rng(1)
     points = rng.uniform(-10, 70, (30, 2))
@@ -355,7 +355,7 @@ def test_rasterizer_matches_a_per_pixel_reference():
 def test_fit_counts_landmarks_on_the_far_side_of_a_turned_head_less(model):
     from scipy.spatial.transform import Rotation
 
-    from revive_core.fit import FitProblem, _facing_weights
+    from revive_core.avatar.fit.solve import FitProblem, _facing_weights
 
     problem = FitProblem(model)
     points = problem.base

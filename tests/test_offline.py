@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REVIVE = Path(sys.executable).parent / "revive"
-SAMPLE = ROOT / "assets" / "sample" / "astronaut.png"
+SAMPLE = ROOT / "revive_core" / "assets" / "sample" / "astronaut.png"
 PROBE = textwrap.dedent("""
     import socket, sys
     try:

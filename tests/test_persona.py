@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revive_core.cli import main
+from revive_core.cli.main import main
 from revive_core.errors import FormatError, InputError
 from revive_core.persona import (build_persona, chat, describe_style, read_history,
                                  read_persona, write_persona)
@@ -59,7 +59,7 @@ def english(tmp_path_factory) -> Path:
 def chinese(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("persona") / "wang"
     history = read_history([DATA / f for f in CHINESE])
-    from revive_core.embedding import load_encoder
+    from revive_core.text.sentence_embedding import load_encoder
     write_persona(build_persona(history, "王秀兰", load_encoder(), blocklist=["遗产"]), out)
     return out
 
@@ -290,7 +290,7 @@ def test_import_reports_formats_and_lines_per_speaker(tmp_path: Path, capsys) ->
 
 
 def test_a_local_embedding_model_plugs_in_by_path(tmp_path: Path) -> None:
-    from revive_core.embedding import load_encoder
+    from revive_core.text.sentence_embedding import load_encoder
 
     folder = save_tiny_encoder(tmp_path / "encoder")
     encoder = load_encoder(str(folder))
@@ -341,7 +341,7 @@ def test_a_100_mb_chat_export_is_read_and_only_its_latest_lines_are_indexed(tmp_
     history = read_history([big])
     counts = history.lines_per_speaker()
     assert counts["Grandma Rose"] > 500_000
-    from revive_core.embedding import load_encoder
+    from revive_core.text.sentence_embedding import load_encoder
 
     monkeypatch.setattr(build, "MAX_INDEXED_LINES", 50)
     encoder = load_encoder(str(save_tiny_encoder(tmp_path / "encoder")))

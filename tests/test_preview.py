@@ -1,4 +1,4 @@
-"""Tests of revive_core.preview: pyrender frames that follow the take, and the labelled video."""
+"""Tests of revive_core.video.preview: pyrender frames that follow the take, and the labelled video."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from revive_core import media
+from revive_core.video import media
 from revive_core.errors import InputError
-from revive_core.preview import head_pose, render_frames, render_preview
+from revive_core.video.preview import head_pose, render_frames, render_preview
 
 SIZE = 160  # pixels; the head (0.24 m tall) fills about 70% of the frame height, centred
 

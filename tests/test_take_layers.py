@@ -10,12 +10,12 @@ import json
 import numpy as np
 import pytest
 
-from revive_core.animate import animate
-from revive_core.emotion import EmotionLabel
+from revive_core.take.animate import animate
+from revive_core.emotion.classify import EmotionLabel
 from revive_core.formats import read_take, write_take
 from revive_core.formats.errors import FormatError
 from revive_core.formats.take import TAKE_LAYERS
-from revive_core.speech import synthesize
+from revive_core.voice.speech import synthesize
 
 
 @pytest.fixture(scope="module")

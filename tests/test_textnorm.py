@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from revive_core.errors import InputError
-from revive_core.speech import synthesize
-from revive_core.textnorm import normalize, number_en, number_zh
+from revive_core.voice.speech import synthesize
+from revive_core.voice.textnorm import normalize, number_en, number_zh
 
 
 @pytest.mark.parametrize(("n", "words"), [

@@ -1,4 +1,4 @@
-"""Tests of revive_core.texture: projection, lighting removal, fusion, fills, painted parts,
+"""Tests of revive_core.avatar.texture: projection, lighting removal, fusion, fills, painted parts,
 old-photo colour, the completion GAN and its weights, and whole bakes of a rendered head."""
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ import torch
 from PIL import Image
 
 from revive_core.bench.texture import Light, TexturedRenderer
-from revive_core.camera import Camera
+from revive_core.geometry.camera import Camera
 from revive_core.errors import InputError
-from revive_core.texture import (CompletionSettings, PhotoView, bake_texture, load_generator,
+from revive_core.avatar.texture import (CompletionSettings, PhotoView, bake_texture, load_generator,
                                  save_generator)
-from revive_core.texture.complete import Generator, complete_texture, symmetric_fill
-from revive_core.texture.fuse import (blend_views, equalise_colours, fill_unseen, pull_push,
+from revive_core.avatar.texture.complete import Generator, complete_texture, symmetric_fill
+from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill_unseen, pull_push,
                                       surface_fill)
-from revive_core.texture.light import delight, estimate_lighting, sh_basis
-from revive_core.texture.parts import paint_parts, region_kinds
-from revive_core.texture.project import sample_view
-from revive_core.texture.tone import colourise, is_monochrome, linear_to_srgb, srgb_to_linear
-from revive_core.texture.uv import mirror_texels, uv_layout
+from revive_core.avatar.texture.light import delight, estimate_lighting, sh_basis
+from revive_core.avatar.texture.parts import paint_parts, region_kinds
+from revive_core.avatar.texture.project import sample_view
+from revive_core.avatar.texture.tone import colourise, is_monochrome, linear_to_srgb, srgb_to_linear
+from revive_core.avatar.texture.uv import mirror_texels, uv_layout
+from revive_core.assets import asset_path
 
 SKIN = np.array([0.78, 0.57, 0.46])  # sRGB 0..1
 KEY = np.array([0.5, 0.35, 0.8]) / np.linalg.norm([0.5, 0.35, 0.8])
@@ -190,9 +191,7 @@ def test_grayscale_and_sepia_are_recognised_and_colourised(sample_photo):
 
 @pytest.fixture(scope="module")
 def sample_photo():
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "assets" / "sample" / "astronaut.png"
+    path = asset_path("sample", "astronaut.png")
     return np.asarray(Image.open(path).convert("RGB"))
 
 
@@ -284,7 +283,7 @@ def test_projection_sees_only_the_front(rendered):
 
 
 def test_person_mask_covers_the_face_not_the_background(sample_photo):
-    from revive_core.segment import person_mask
+    from revive_core.avatar.segment import person_mask
 
     mask = person_mask(sample_photo)
     assert mask.shape == sample_photo.shape[:2] and mask.dtype == np.float32
@@ -348,7 +347,7 @@ def test_gan_learns_and_is_reproducible_with_a_seed():
 
 
 def test_grain_strength_scales_the_fine_detail_and_keeps_the_tone():
-    from revive_core.texture.complete import _with_grain
+    from revive_core.avatar.texture.complete import _with_grain
 
     rng = np.random.default_rng(0)
     coarse = np.full((1024, 1024, 3), 0.6, np.float32)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..emotion_lexicon import EMOTIONS
-from ..errors import InputError
+from revive_core.emotion.lexicon import EMOTIONS
+from revive_core.errors import InputError
 
 __all__ = ["LanguageScores", "add_bench", "evaluate", "read_dataset"]
 
@@ -64,7 +64,7 @@ def read_dataset(path: Path) -> list[dict[str, str]]:
 
 
 def evaluate(rows: list[dict[str, str]], classifier) -> dict[str, LanguageScores]:
-    """Classify every row with ``classifier`` (see :func:`revive_core.emotion.load_classifier`).
+    """Classify every row with ``classifier`` (see :func:`revive_core.emotion.classify.load_classifier`).
 
     Macro-F1 averages the F1 of the labels present in the truth or the predictions
     (scikit-learn's convention).
@@ -107,8 +107,8 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from ..emotion import load_classifier
-    from ..formats.storage import atomic_write_bytes, dumps_json
+    from revive_core.emotion.classify import load_classifier
+    from revive_core.formats.storage import atomic_write_bytes, dumps_json
 
     rows = [row for path in args.data for row in read_dataset(path)]
     classifier = load_classifier(args.classifier)

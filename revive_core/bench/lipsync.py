@@ -44,14 +44,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ReviveError
+from revive_core.errors import InputError, ReviveError
+from revive_core.assets import asset_path
 
 __all__ = ["LabelledRecording", "add_bench", "boundary_errors", "make_test_recording",
            "read_sentences", "run_bench", "run_real"]
 
 log = logging.getLogger(__name__)
 
-SENTENCES = Path(__file__).resolve().parents[2] / "assets" / "lipsync" / "sentences.tsv"
+SENTENCES = asset_path("lipsync", "sentences.tsv")
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_PROMPTS = {
     "vm-goodbye.wav": "Goodbye!", "hello-world.wav": "Hello world!",
@@ -207,8 +208,8 @@ def _truth_from_tokens(audio: np.ndarray, rate: int,
 
 
 def _espeak_recording(text: str, rng: np.random.Generator) -> LabelledRecording:
-    from ..speech import SILENCE, synthesize
-    from ..textnorm import normalize
+    from revive_core.voice.speech import SILENCE, synthesize
+    from revive_core.voice.textnorm import normalize
 
     speech = synthesize(normalize(text, language="zh"), language="zh",
                         rate_wpm=int(round(165 * rng.uniform(*RATE_RANGE))),
@@ -230,7 +231,7 @@ def _degrade(recording: LabelledRecording, rng: np.random.Generator) -> Labelled
     """Resample (pitch and timing by the same factor), reverberate, add noise at SNR_DB."""
     from scipy.signal import fftconvolve
 
-    from ..audio import resample
+    from revive_core.voice.audio import resample
 
     factor = float(rng.uniform(*RESAMPLE_RANGE))
     rate = recording.sample_rate
@@ -275,7 +276,7 @@ def boundary_errors(truth: LabelledRecording, phonemes: list) -> list[float]:
     true boundary is scored when the aligner has a phoneme whose first letter is matched to
     the first letter of the true phoneme.
     """
-    from ..speech import SILENCE
+    from revive_core.voice.speech import SILENCE
 
     found = [p for p in phonemes if p.symbol != SILENCE]
     truth_chars, truth_owner = [], []
@@ -319,8 +320,8 @@ def _clock() -> np.ndarray:
 
 def _take_seconds(speech, emotion) -> np.ndarray:
     """Wall and CPU seconds to animate a take and make its mouth cues (after the alignment)."""
-    from ..animate import animate
-    from ..cues import mouth_cues
+    from revive_core.take.animate import animate
+    from revive_core.take.cues import mouth_cues
 
     started = _clock()
     performance = animate(speech, emotion=emotion)
@@ -330,8 +331,8 @@ def _take_seconds(speech, emotion) -> np.ndarray:
 
 def run_bench(sentences: list[tuple[str, str]], *, seed: int = 0) -> dict:
     """Align every sentence's test recording; per language: error figures and speed."""
-    from ..align import align
-    from ..emotion import EmotionLabel
+    from revive_core.voice.align import align
+    from revive_core.emotion.classify import EmotionLabel
 
     results: dict[str, dict] = {}
     for language in ("en", "zh"):
@@ -371,9 +372,9 @@ def run_bench(sentences: list[tuple[str, str]], *, seed: int = 0) -> dict:
 
 def run_real(*, limit: int | None = None) -> dict | None:
     """Align the Asterisk prompts (a human voice) when that package is installed."""
-    from ..align import ALIGN_RATE, _frame_db, align
-    from ..audio import load_audio
-    from ..speech import SILENCE
+    from revive_core.voice.align import ALIGN_RATE, _frame_db, align
+    from revive_core.voice.audio import load_audio
+    from revive_core.voice.speech import SILENCE
 
     files = [(ASTERISK_DIR / name, text) for name, text in ASTERISK_PROMPTS.items()
              if (ASTERISK_DIR / name).is_file()][:limit]
@@ -423,7 +424,7 @@ def _table(results: dict, real: dict | None) -> str:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from ..formats.storage import atomic_write_bytes
+    from revive_core.formats.storage import atomic_write_bytes
 
     sentences = read_sentences(args.sentences)
     results = run_bench(sentences, seed=args.seed)

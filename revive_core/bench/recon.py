@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ReviveError
+from revive_core.errors import InputError, ReviveError
+from revive_core.assets import asset_path
 
 __all__ = ["add_bench", "run_recon", "ReconRow"]
 
@@ -54,7 +55,7 @@ EXPRESSIONS = (("mouthSmileLeft", "mouthSmileRight"), ("jawOpen",), ("browInnerU
                ("eyeBlinkLeft", "eyeBlinkRight"), ("mouthFunnel",), ("browDownLeft", "browDownRight"),
                ("mouthPucker",), ("eyeSquintLeft", "eyeSquintRight"), ("mouthFrownLeft", "mouthFrownRight"))
 SURFACE_EXCLUDED = ("mouth_interior", "teeth", "gums_tongue", "lid_lining")
-ASTRONAUT = Path(__file__).resolve().parents[2] / "assets" / "sample" / "astronaut.png"
+ASTRONAUT = asset_path("sample", "astronaut.png")
 
 
 @dataclass
@@ -88,7 +89,7 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from ..formats.storage import atomic_write_bytes, dumps_json
+    from revive_core.formats.storage import atomic_write_bytes, dumps_json
 
     try:
         views = sorted({int(v) for v in args.views.split(",")})
@@ -110,8 +111,8 @@ def _run(args: argparse.Namespace) -> None:
 def run_recon(truth_path: Path, model_names: list[str], views: list[int], *, count: int,
               seed: int, real_photos: list[Path], keep: Path | None = None) -> dict:
     """Run the benchmark; returns the JSON-ready report (``rows`` and ``real_photos``)."""
-    from ..model.ict import read_ict
-    from ..model.registry import find_model
+    from revive_core.avatar.model.ict import read_ict
+    from revive_core.avatar.model.registry import find_model
 
     truth = read_ict(truth_path, embed=False)
     models = {name: find_model(name) for name in model_names}
@@ -122,7 +123,7 @@ def run_recon(truth_path: Path, model_names: list[str], views: list[int], *, cou
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(keep) if keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        from ..model.views import MeshRenderer
+        from revive_core.avatar.model.views import MeshRenderer
 
         with MeshRenderer(SIZE, SIZE) as renderer:
             for head in range(count):
@@ -185,9 +186,9 @@ def _photos(truth, identity: np.ndarray, count: int, rng: np.random.Generator, r
     """Render ``count`` photos of one head and detect them (the first is near-frontal)."""
     from PIL import Image
 
-    from ..detect import detect_face
-    from ..errors import ReviveError
-    from ..model.views import Lighting, look_at_face
+    from revive_core.avatar.detect import detect_face
+    from revive_core.errors import ReviveError
+    from revive_core.avatar.model.views import Lighting, look_at_face
 
     colours = _skin(truth, rng)
     face = truth.vertices_m[truth.region_mask("face")]
@@ -221,7 +222,7 @@ def _photos(truth, identity: np.ndarray, count: int, rng: np.random.Generator, r
 
 def _skin(truth, rng: np.random.Generator) -> np.ndarray:
     """Procedural per-vertex colours (V, 3) for one head: skin, lips, brows, hair, eyes."""
-    from ..model.embedding import paint_lips_and_brows, region_colours
+    from revive_core.avatar.model.embedding import paint_lips_and_brows, region_colours
 
     v = truth.vertices_m
     tone = np.array(SKIN_TONES[rng.integers(len(SKIN_TONES))], float) * rng.uniform(0.95, 1.05, 3)
@@ -245,7 +246,7 @@ def _skin(truth, rng: np.random.Generator) -> np.ndarray:
 
 
 def _evaluate(model, detections: list, truth_points: np.ndarray, truth, true_neutral) -> dict:
-    from ..fit import fit_model
+    from revive_core.avatar.fit.solve import fit_model
 
     fit = fit_model(model, detections)
     distance = _surface_distances(model, fit.neutral_vertices, truth_points, truth, true_neutral)
@@ -257,7 +258,7 @@ def _evaluate(model, detections: list, truth_points: np.ndarray, truth, true_neu
 def _surface_distances(model, fitted: np.ndarray, truth_points: np.ndarray, truth,
                        true_neutral: np.ndarray) -> np.ndarray:
     """Distances (N,) metres from the true face points to ``fitted``, rigidly aligned."""
-    from ..model.surface import closest_points
+    from revive_core.avatar.model.surface import closest_points
 
     keep = ~model.region_mask(*SURFACE_EXCLUDED)
     faces = model.faces[keep[model.faces].all(1)]
@@ -302,8 +303,8 @@ def _real_photo_nme(models: dict, photos: list[Path]) -> dict:
     if predictor is None:
         return {"nme": None, "note": "dlib-bin and face_recognition_models are not installed "
                                      "(pip install 'revive[bench]'); NME skipped"}
-    from ..detect import detect_face, load_photo
-    from ..fit import fit_model
+    from revive_core.avatar.detect import detect_face, load_photo
+    from revive_core.avatar.fit.solve import fit_model
 
     detector, shape_predictor = predictor
     errors: dict[str, list[float]] = {name: [] for name in models}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from revive_core.errors import InputError
 
 __all__ = ["add_bench", "run_bench", "skin_albedo", "psnr", "ssim", "TexturedRenderer"]
 
@@ -76,7 +76,7 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args) -> None:
-    from ..formats.storage import atomic_write_bytes
+    from revive_core.formats.storage import atomic_write_bytes
 
     try:
         views = sorted({int(v) for v in args.views.split(",") if v.strip()})
@@ -104,7 +104,7 @@ def run_bench(truth, *, views: list[int], heads: int, size: int = 1024, steps: i
     Returns {"rows": [...] (one per method, over every head), "by_views": {count: rows},
     "stages": {stage: seconds}, "table": the printed table}.
     """
-    from ..model.ict import read_ict
+    from revive_core.avatar.model.ict import read_ict
 
     started = time.perf_counter()
     model = read_ict(Path(truth)) if isinstance(truth, (str, Path)) else truth
@@ -131,11 +131,11 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
     """Render one random head from ``count`` views, recover its albedo by each method, score."""
     from PIL import Image
 
-    from ..detect import detect_face
-    from ..fit import fit_model
-    from ..model.views import look_at_face
-    from ..texture import METHODS, CompletionSettings, PhotoView, bake_texture
-    from ..texture.uv import uv_layout
+    from revive_core.avatar.detect import detect_face
+    from revive_core.avatar.fit.solve import fit_model
+    from revive_core.avatar.model.views import look_at_face
+    from revive_core.avatar.texture import METHODS, CompletionSettings, PhotoView, bake_texture
+    from revive_core.avatar.texture.uv import uv_layout
 
     def lap(stage: str, since: float) -> float:
         now = time.perf_counter()
@@ -216,7 +216,7 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
 
 
 def _skin_texels(model, layout, face_regions: np.ndarray) -> np.ndarray:
-    from ..texture.parts import region_kinds
+    from revive_core.avatar.texture.parts import region_kinds
 
     kinds = region_kinds(model.region_names)
     skin_regions = [i for i, k in enumerate(kinds) if k == "skin"]
@@ -232,8 +232,8 @@ def skin_albedo(model, layout, rng: np.random.Generator) -> np.ndarray:
     """
     import cv2
 
-    from ..texture.fuse import pull_push
-    from ..texture.parts import paint_parts
+    from revive_core.avatar.texture.fuse import pull_push
+    from revive_core.avatar.texture.parts import paint_parts
 
     size = layout.size
     rest = model.vertices_m
@@ -288,7 +288,7 @@ def _surface_noise(points: np.ndarray, rng: np.random.Generator, *, spacing_m: f
 def _inside_outline(points: np.ndarray, outline: np.ndarray, *, front_of: float) -> np.ndarray:
     """(N,) 0..1: inside the closed ``outline`` seen from the front (x, y) and in front of the
     depth ``front_of``; 0.5 on a thin rim just outside it."""
-    from ..model.head import inside_polygon
+    from revive_core.avatar.model.head import inside_polygon
 
     centre = outline[:, :2].mean(0)
     inside = inside_polygon(points[:, :2], outline[:, :2])
@@ -352,7 +352,7 @@ class TexturedRenderer:
                ) -> tuple[np.ndarray, np.ndarray]:
         """Colour (H, W, 3) uint8 and depth (H, W) of the posed head, ``albedo`` (S, S, 3) 0..1."""
         pyrender = self._pyrender
-        from ..texture.uv import vertex_normals
+        from revive_core.avatar.texture.uv import vertex_normals
 
         # Split vertices at UV seams: pyrender wants one UV per vertex.
         pairs = np.stack([model.faces.ravel(), model.uv_faces.ravel()], 1)

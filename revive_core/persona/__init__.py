@@ -13,11 +13,11 @@ Modules
 """
 from __future__ import annotations
 
-from .build import build_persona, find_speaker
-from .chat import Reply, SourceLine, chat
-from .history import History, Message, read_history
-from .store import Persona, read_persona, write_persona
-from .style import Style, describe_style, style_summary
+from revive_core.persona.build import build_persona, find_speaker
+from revive_core.persona.chat import Reply, SourceLine, chat
+from revive_core.persona.history import History, Message, read_history
+from revive_core.persona.store import Persona, read_persona, write_persona
+from revive_core.persona.style import Style, describe_style, style_summary
 
 __all__ = ["History", "Message", "Persona", "Reply", "SourceLine", "Style", "build_persona",
            "chat", "describe_style", "find_speaker", "read_history", "read_persona",

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..emotion import EmotionLabel, classify, detect_language
-from ..errors import InputError
-from .guardrails import asks_identity, blocked_topic, claims_identity, honest_answer, refusal
-from .store import Persona
-from .style import style_summary
+from revive_core.emotion.classify import EmotionLabel, classify, detect_language
+from revive_core.errors import InputError
+from revive_core.persona.guardrails import asks_identity, blocked_topic, claims_identity, honest_answer, refusal
+from revive_core.persona.store import Persona
+from revive_core.persona.style import style_summary
 
 __all__ = ["Reply", "SourceLine", "chat"]
 
@@ -83,7 +83,7 @@ def chat(persona: Persona, prompt: str, *, n: int = 3, llm=None, encoder=None, s
     max_new_tokens : int
         Length limit of a language model's reply, in tokens.
     classifier : optional
-        Emotion classifier for the replies (see :func:`revive_core.emotion.load_classifier`).
+        Emotion classifier for the replies (see :func:`revive_core.emotion.classify.load_classifier`).
 
     Returns
     -------
@@ -129,7 +129,7 @@ def chat(persona: Persona, prompt: str, *, n: int = 3, llm=None, encoder=None, s
 def _retrieve(persona: Persona, prompt: str, encoder, *, limit: int
               ) -> list[tuple[str, list[SourceLine], str | None]]:
     """Distinct replies (text, sources, the message it answered), best first."""
-    from ..embedding import load_encoder
+    from revive_core.text.sentence_embedding import load_encoder
 
     if encoder is None:
         encoder = load_encoder(persona.encoder_path)

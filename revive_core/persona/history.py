@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import InputError
+from revive_core.errors import InputError
 
 __all__ = ["FileReport", "History", "Message", "decode", "normalise_speaker", "read_history"]
 
@@ -84,7 +84,7 @@ def read_history(paths: Sequence[Path], *, letters_by: str | None = None) -> His
     InputError
         A path that does not exist, a file in no known format or encoding, or no messages.
     """
-    from .importers import parse
+    from revive_core.persona.importers import parse
 
     files = _expand(paths)
     messages, reports = [], []

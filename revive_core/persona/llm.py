@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ..errors import InputError
+from revive_core.errors import InputError
 
 __all__ = ["LocalLLM", "load_llm"]
 

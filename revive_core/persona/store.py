@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formats.storage import Source, atomic_directory, dumps_json, require
-from .style import Style
+from revive_core.formats.storage import Source, atomic_directory, dumps_json, require
+from revive_core.persona.style import Style
 
 __all__ = ["PERSONA_FORMAT", "PERSONA_VERSION", "BLOCKLIST_FILE", "Line", "Persona",
            "read_persona", "write_persona"]

@@ -1,0 +1,106 @@
+"""Build an avatar from photos: detect -> fit -> texture -> Avatar folder (with avatar.glb)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from revive_core import __version__
+from revive_core.avatar.detect import detect_face
+from revive_core.avatar.fit.solve import FitResult, fit_model
+from revive_core.formats import Avatar, write_avatar
+from revive_core.avatar.gltf import avatar_glb
+from revive_core.avatar.model import MorphableModel
+from revive_core.avatar.model.registry import find_model
+from revive_core.avatar.texture import CompletionSettings, PhotoView, TextureResult, bake_texture
+
+__all__ = ["build_avatar", "avatar_from_fit"]
+
+log = logging.getLogger(__name__)
+Step = Callable[[str], None]
+
+
+def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | None = None,
+                 texture_size: int = 1024, model: str | MorphableModel = "builtin",
+                 texture_method: str = "gan",
+                 texture_generator: Path | None = None, texture_seed: int = 0,
+                 texture_grain: float = 0.5, step: Step = lambda _: None) -> Avatar:
+    """Build and write an avatar from ``photos`` of one person; returns it.
+
+    ``model`` is an installed model's name (``builtin``, ``ict``), a model folder, or a model.
+    ``texture_method`` is ``gan`` (unseen skin completed by a GAN, default), ``delit`` (filled
+    smoothly; quicker) or ``blur`` (photos' lighting kept); ``texture_generator`` is a file of
+    pretrained generator weights; ``texture_seed`` seeds the GAN; ``texture_grain`` (0..1) is
+    the strength of the grain it invents.
+    """
+    model = find_model(model) if isinstance(model, str) else model
+    step("Finding the face in each photo")
+    detections = [detect_face(Path(p)) for p in photos]
+    step("Fitting the face model")
+    fit = fit_model(model, detections)
+    for note in fit.notes:
+        log.warning(note)
+    step("Painting the skin texture")
+    face_regions = model.vertex_regions[model.faces].max(1)
+    texture = bake_texture(
+        model.faces, model.uvs, model.uv_faces, face_regions,
+        [PhotoView(p.detection.image, p.camera, p.vertices(model, fit.identity)) for p in fit.photos],
+        size=texture_size, region_names=model.region_names, rest_vertices_m=fit.neutral_vertices,
+        method=texture_method, completion=CompletionSettings(
+            seed=texture_seed, generator_path=texture_generator, grain=texture_grain))
+    avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
+                             sources=[Path(p) for p in photos])
+    step("Writing the avatar")
+    write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar), **texture.files()})
+    return avatar
+
+
+def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, name: str,
+                    sources: list[Path]) -> Avatar:
+    model: MorphableModel = fit.model
+    first = fit.photos[0]
+    provenance = {
+        "tool": f"revive {__version__}",
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs": [{"file": p.name, "sha256": _sha256(p)} for p in sources],
+        "fit": [{"file": p.detection.path.name, "landmark_rms_px": round(p.rms_px, 3),
+                 "weight": round(p.weight, 3),
+                 "expression": {n: round(float(w), 4) for n, w in
+                                zip(model.expression_names, p.expression) if w > 0.01}}
+                for p in fit.photos],
+        "fit_notes": list(fit.notes),
+        "identity": [round(float(x), 4) for x in fit.identity],
+        "model": {k: model.info[k] for k in ("source", "licence", "licence_text") if k in model.info},
+    }
+    return Avatar(
+        name=name, vertices_m=fit.neutral_vertices.astype(np.float32), faces=model.faces,
+        uvs=model.uvs, uv_faces=model.uv_faces, region_names=model.region_names,
+        vertex_regions=model.vertex_regions, landmark_faces=model.landmark_faces,
+        landmark_bary=model.landmark_bary, blendshape_names=list(model.expression_names),
+        blendshape_deltas_m=model.expression_deltas_m.astype(np.float32),
+        albedo_png=_png(texture.albedo), model_id=model.model_id, consent=consent,
+        provenance=provenance,
+        portrait={**first.camera.to_dict(),
+                  "expression": {n: float(w) for n, w in zip(model.expression_names, first.expression)}},
+        portrait_png=_png(first.detection.image), extra={"texture": texture.summary()},
+        polygon_triangles=model.polygon_triangles)
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,215 @@
+"""Bake photos into a complete albedo texture: project -> delight -> fuse -> complete -> parts.
+
+Three methods, each adding a step (the texture benchmark compares them):
+
+- ``blur``: the photos' colours as they are, blended by confidence; unseen texels filled
+  smoothly over the head's surface.
+- ``delit``: each photo's lighting estimated and divided out, photos colour-equalised and fused
+  (the best-seen photo wins, seams blended band by band); unseen texels filled smoothly.
+- ``gan`` (the default): as ``delit``, then the unseen skin completed by a GAN trained on the
+  person's own visible skin, with left-right symmetry.
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from revive_core.avatar.texture.complete import CompletionSettings, complete_texture, symmetric_fill
+from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill_unseen, pull_push, surface_fill,
+                   trusted_level, weighted_average)
+from revive_core.avatar.texture.light import Lighting, delight, estimate_lighting
+from revive_core.avatar.texture.parts import paint_parts, region_kinds
+from revive_core.avatar.texture.project import PhotoView, ViewSamples, sample_view
+from revive_core.avatar.texture.tone import (DEFAULT_SKIN_AB, colourise, is_monochrome, linear_to_srgb, luminance,
+                   skin_chroma)
+from revive_core.avatar.texture.uv import UVLayout, mirror_texels, uv_layout
+
+__all__ = ["METHODS", "TextureResult", "bake_texture"]
+
+METHODS = ("blur", "delit", "gan")
+
+
+@dataclass
+class TextureResult:
+    """A baked texture and what was learnt on the way.
+
+    Attributes
+    ----------
+    albedo : np.ndarray [shape=(S, S, 3)] uint8
+        sRGB; row 0 is the top of the texture (v = 1).
+    confidence : np.ndarray [shape=(S, S)] float32
+        0..1: how well the best photo saw each texel (0: generated or painted).
+    lighting : list of dict
+        Each photo's estimated lighting (``Lighting.to_dict``), in the photos' order; empty
+        for the ``blur`` method.
+    colour_source : str
+        "photos", or how the colour was estimated for grayscale and sepia photos.
+    seconds : dict
+        Time spent per stage.
+    """
+
+    albedo: np.ndarray
+    confidence: np.ndarray
+    lighting: list[dict] = field(default_factory=list)
+    colour_source: str = "photos"
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """What an avatar records about its texture in ``avatar.json``'s ``extra`` (JSON-ready):
+        where its colour came from and each photo's lighting."""
+        return {"colour_source": self.colour_source, "lighting": self.lighting}
+
+    def files(self) -> dict[str, bytes]:
+        """The texture's side files for the avatar folder: ``confidence.png`` (8-bit gray)."""
+        buffer = io.BytesIO()
+        Image.fromarray(np.round(self.confidence * 255).astype(np.uint8)).save(buffer, format="PNG")
+        return {"confidence.png": buffer.getvalue()}
+
+
+def bake_texture(faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
+                 face_regions: np.ndarray, views: list[PhotoView], *, size: int = 1024,
+                 region_names: list[str] | None = None, rest_vertices_m: np.ndarray | None = None,
+                 method: str = "gan", completion: CompletionSettings | None = None
+                 ) -> TextureResult:
+    """Bake ``views`` into a ``size`` x ``size`` albedo texture of the mesh's UV layout.
+
+    Parameters
+    ----------
+    faces : np.ndarray [shape=(F, 3)]
+        Triangles (vertex indices).
+    uvs : np.ndarray [shape=(T, 2)]
+        UV coordinates, origin bottom-left.
+    uv_faces : np.ndarray [shape=(F, 3)]
+        Triangles (UV indices).
+    face_regions : np.ndarray [shape=(F,)]
+        Region index of each triangle.
+    views : list of PhotoView
+        The photos with the fitted surface as each one sees it.
+    size : int
+        Texture size in texels (even; 1024 by default, 2048 for more detail).
+    region_names : list of str, optional
+        Names of the regions (see ``parts.region_kinds``): eyes, teeth, gums, mouth and lashes
+        get painted textures, the rest is skin. Default: everything is skin.
+    rest_vertices_m : np.ndarray [shape=(V, 3)], optional
+        The person's neutral shape (for symmetry and the painted parts); default: the first
+        view's shape.
+    method : str
+        One of METHODS.
+    completion : CompletionSettings, optional
+        The GAN's settings (``gan`` only).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} must be one of {METHODS}")
+    if size % 2 or size < 16:
+        raise ValueError(f"size={size} must be an even number of at least 16 texels")
+    if not views:
+        raise ValueError("bake_texture needs at least one view")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = seconds.get(stage, 0.0) + now - clock
+        clock = now
+
+    names = region_names or ["skin"] * (int(np.max(face_regions, initial=0)) + 1)
+    rest = np.asarray(views[0].vertices_m if rest_vertices_m is None else rest_vertices_m,
+                      np.float64)
+    layout = uv_layout(uvs, uv_faces, size, faces=faces, vertices_m=rest)
+    points = layout.points(rest, faces)
+    texel_region = np.asarray(face_regions)[layout.faces]
+    skin = np.isin(texel_region, [i for i, k in enumerate(region_kinds(names)) if k == "skin"])
+    texel_size = layout.texel_size_m(rest, faces, uvs, uv_faces)
+    samples = [sample_view(view, faces, layout, texel_size) for view in views]
+    colour_source = _handle_monochrome(views, samples, skin)
+    lap("project")
+
+    lighting: list[Lighting] = []
+    if method == "blur":
+        colours, confidence = weighted_average(np.stack([s.colours for s in samples]),
+                                               np.stack([s.confidence for s in samples]))
+        values = surface_fill(linear_to_srgb(colours), confidence > 0, points)
+        lap("fill")
+    else:
+        albedos, confidences, lighting = _delit(views, samples, skin)
+        lap("light")
+        values, confidence = _fuse(albedos, confidences, layout)
+        level = trusted_level(confidence, skin)
+        lap("fuse")
+        if method == "delit":
+            values = fill_unseen(values, confidence, level, points)
+            lap("fill")
+        else:
+            known = skin & (confidence >= level)
+            coarse, mirrored = symmetric_fill(values, known, skin, mirror_texels(points, skin),
+                                              points)
+            completed = complete_texture(
+                layout.scatter(values), layout.scatter(confidence), layout.scatter(skin),
+                pull_push(layout.scatter(coarse), layout.covered), layout.scatter(mirrored),
+                level, completion or CompletionSettings())
+            values = completed[layout.rows, layout.cols]
+            lap("complete")
+
+    albedo = layout.scatter(values)
+    paint_parts(albedo, layout.rows, layout.cols, texel_region, names, points,
+                confidence >= trusted_level(confidence, skin),
+                seed=completion.seed if completion else 0)
+    # Fill the gutter between UV islands from the islands' edges, so filtering never
+    # mixes in a foreign colour.
+    albedo = pull_push(albedo, layout.covered)
+    confidence_image = layout.scatter(np.where(skin, confidence, 0.0).astype(np.float32))
+    lap("parts")
+    return TextureResult(np.clip(albedo * 255.0 + 0.5, 0, 255).astype(np.uint8),
+                         confidence_image, [light.to_dict() for light in lighting],
+                         colour_source, seconds)
+
+
+def _delit(views: list[PhotoView], samples: list[ViewSamples], skin: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, list[Lighting]]:
+    """Each photo's albedo (K, N, 3) and confidence (K, N) with its lighting divided out."""
+    albedos, confidences, lighting = [], [], []
+    for view, s in zip(views, samples):
+        light = estimate_lighting(luminance(s.colours), s.normals_camera, s.confidence * skin,
+                                  view.camera.matrix)
+        albedo, trust = delight(s.colours, light.shading(s.normals_camera))
+        lighting.append(light)
+        albedos.append(albedo)
+        confidences.append(s.confidence * trust)
+    return np.stack(albedos), np.stack(confidences), lighting
+
+
+def _fuse(albedos: np.ndarray, confidences: np.ndarray, layout: UVLayout
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The photos' albedos colour-equalised and blended: sRGB texel values (N, 3), confidence."""
+    albedos = albedos * equalise_colours(albedos, confidences)[:, None, :]
+    dense_confidence = np.stack([layout.scatter(c) for c in confidences])
+    filled = np.stack([pull_push(layout.scatter(linear_to_srgb(a)), c > 0)
+                       for a, c in zip(albedos, dense_confidence)])
+    values = blend_views(filled, dense_confidence).clip(0, 1)[layout.rows, layout.cols]
+    return values, confidences.max(0)
+
+
+def _handle_monochrome(views: list[PhotoView], samples: list[ViewSamples],
+                       skin: np.ndarray) -> str:
+    """Give grayscale and sepia photos an estimated skin colour (see ``tone``); say so."""
+    mono = [is_monochrome(v.image) for v in views]
+    if not any(mono):
+        return "photos"
+    colour_views = [s for s, m in zip(samples, mono) if not m]
+    if colour_views:
+        ab = skin_chroma(np.concatenate([s.colours for s in colour_views]),
+                         np.concatenate([s.confidence * skin for s in colour_views]))
+        source = "estimated for grayscale/sepia photos from the colour photos' skin"
+    else:
+        ab = DEFAULT_SKIN_AB
+        source = "estimated: grayscale/sepia photos, a neutral medium skin colour"
+    for s, m in zip(samples, mono):
+        if m:
+            seen = s.confidence > 0
+            s.colours[seen] = colourise(s.colours[seen], ab)
+    return source
