@@ -1,6 +1,7 @@
 """Build the Blender extension zip: ``python build_addon.py`` -> ``dist/revive-<version>.zip``.
 
-The zip holds blender_addon/*.py and blender_manifest.toml at its root and a real copy of
+The zip holds the blender_addon tree (``__init__.py`` and blender_manifest.toml at its root,
+the ``imp/``, ``stage/``, ``render/`` and ``ui/`` packages below) and a real copy of
 revive_core/formats/*.py under ``revive_formats/`` (in the repository that folder is a link,
 so the add-on and the core share one reader of the formats). No __pycache__. The zip is
 written beside its destination and renamed into place; it is then checked with Blender's own
@@ -29,7 +30,8 @@ ZIP_TIME = (2025, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
 def addon_files() -> list[tuple[str, Path]]:
     """(name in the zip, source file) for everything the extension ships, sorted."""
     files = [("blender_manifest.toml", ADDON / "blender_manifest.toml")]
-    files += [(p.name, p) for p in sorted(ADDON.glob("*.py"))]
+    files += [(p.relative_to(ADDON).as_posix(), p) for p in sorted(ADDON.rglob("*.py"))
+              if p.relative_to(ADDON).parts[0] != "revive_formats"]  # the link: copied below
     files += [(f"revive_formats/{p.name}", p) for p in sorted(FORMATS.glob("*.py"))]
     return files
 

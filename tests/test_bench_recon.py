@@ -50,3 +50,4 @@ def test_bench_recon_refuses_bad_arguments_kindly(tmp_path):
         capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "--views" in result.stderr
     assert "Traceback" not in result.stderr
+

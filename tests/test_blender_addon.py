@@ -60,7 +60,7 @@ def run_python(script: str, *, env: dict | None = None, timeout: float = 180) ->
 
 
 def run_batch(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([BPY_PYTHON, str(ROOT / "blender_addon" / "batch.py"), *args],
+    return subprocess.run([BPY_PYTHON, str(ROOT / "blender_addon" / "render" / "batch.py"), *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
@@ -164,6 +164,24 @@ def short_take(tmp_path, take_builder):
 
 # --- the extension zip and its operators -----------------------------------------------------
 
+def test_addon_version_is_the_same_in_bl_info_about_and_the_manifest():
+    """bl_info must be a literal Blender reads unrun, so the version is written in three places."""
+    import ast
+    import tomllib
+
+    def assigned(path: Path, name: str):
+        tree = ast.parse(path.read_text())
+        return next(ast.literal_eval(node.value) for node in tree.body
+                    if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    and name in [getattr(t, "id", None) for t in
+                                 (node.targets if isinstance(node, ast.Assign) else [node.target])])
+
+    addon = ROOT / "blender_addon"
+    manifest = tomllib.loads((addon / "blender_manifest.toml").read_text())["version"]
+    assert assigned(addon / "__init__.py", "bl_info")["version"] == \
+        assigned(addon / "about.py", "VERSION") == tuple(int(x) for x in manifest.split("."))
+
+
 @needs_bpy
 def test_extension_zip_installs_and_its_operators_work_headless(tmp_path, folders):
     avatar_dir, take_dir, avatar, take = folders
@@ -176,9 +194,11 @@ def test_extension_zip_installs_and_its_operators_work_headless(tmp_path, folder
         names = zf.namelist()
         info = {i.filename: i for i in zf.infolist()}
         assert "blender_manifest.toml" in names and "__init__.py" in names
-        addon = {p.name for p in (ROOT / "blender_addon").glob("*.py")}
-        assert {"scene.py", "rig.py", "portrait.py", "frames.py", "jobs.py", "batch.py"} \
-            <= addon <= set(names)
+        addon = {p.relative_to(ROOT / "blender_addon").as_posix()
+                 for p in (ROOT / "blender_addon").rglob("*.py")
+                 if "revive_formats" not in p.parts}
+        assert {"stage/scene.py", "imp/rig.py", "imp/portrait.py", "render/frames.py",
+                "ui/jobs.py", "render/batch.py", "imp/__init__.py"} <= addon <= set(names)
         formats = sorted(p.name for p in (ROOT / "revive_core" / "formats").glob("*.py"))
         assert sorted(n.split("/", 1)[1] for n in names
                       if n.startswith("revive_formats/")) == formats
@@ -288,7 +308,7 @@ def test_a_background_job_reports_progress_and_stops_when_cancelled(tmp_path):
     result = run_python(f"""
         import json, sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from blender_addon.jobs import Job
+        from blender_addon.ui.jobs import Job
         job = Job([{str(REVIVE)!r}, "build", {str(SAMPLE_PHOTO)!r}, "--out", {str(out)!r},
                    "--consent", "Test Family, fixture, 2026-01-01"], "Building the avatar")
         seen = []
@@ -320,14 +340,16 @@ SCENE_SCRIPT = """
     import bpy
     import numpy as np
     from bpy_extras.object_utils import world_to_camera_view
-    from blender_addon import scene as revive_scene, stage
-    from blender_addon.rig import find_controls
+    from blender_addon.imp.head import import_avatar
+    from blender_addon.imp.rig import find_controls
     from blender_addon.revive_formats import read_avatar, read_take
+    from blender_addon.stage import stage
+    from blender_addon.stage.performance import apply_take
 
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
     avatar, take = read_avatar({avatar!r}), read_take({take!r})
-    head = revive_scene.import_avatar(avatar)
+    head = import_avatar(avatar)
     controls = find_controls(head)
     out = {{"controls": controls.name, "controls_parent": controls.parent.name}}
 
@@ -386,8 +408,8 @@ SCENE_SCRIPT = """
     out["mouth_darkened"] = mouth.inputs["Base Color"].links[0].from_node.name
 
     # The take as layers.
-    revive_scene.apply_take(head, take, subtitles=True)
-    revive_scene.apply_take(head, take, subtitles=True)  # a second take replaces the first
+    apply_take(head, take, subtitles=True)
+    apply_take(head, take, subtitles=True)  # a second take replaces the first
     pivot = head.parent
     tracks = controls.animation_data.nla_tracks
 
@@ -549,13 +571,14 @@ def test_a_take_without_layers_is_split_by_channel_name(tmp_path, tiny_avatar, t
         import json, sys
         sys.path.insert(0, {str(ROOT)!r})
         import bpy
-        from blender_addon import scene as revive_scene
-        from blender_addon.rig import find_controls
+        from blender_addon.imp.head import import_avatar
+        from blender_addon.imp.rig import find_controls
         from blender_addon.revive_formats import read_avatar, read_take
+        from blender_addon.stage.performance import apply_take
         bpy.ops.wm.read_homefile(use_empty=True)
-        head = revive_scene.import_avatar(read_avatar({str(avatar_dir)!r}))
+        head = import_avatar(read_avatar({str(avatar_dir)!r}))
         take = read_take({str(take_dir)!r})
-        revive_scene.apply_take(head, take)
+        apply_take(head, take)
         tracks = find_controls(head).animation_data.nla_tracks
         jaw = []
         for f in (1, 8, 16, 25):
@@ -587,13 +610,13 @@ MESH_SCRIPT = """
     sys.path.insert(0, {root!r})
     import bpy
     import numpy as np
-    from blender_addon import scene as revive_scene
+    from blender_addon.imp.head import import_avatar
     from blender_addon.revive_formats import read_avatar
 
     bpy.ops.wm.read_homefile(use_empty=True)
     out, arrays = {{}}, {{}}
     for label, folder in (("quads", {quads!r}), ("triangles", {triangles!r})):
-        mesh = revive_scene.import_avatar(read_avatar(folder)).data
+        mesh = import_avatar(read_avatar(folder)).data
         loops, polygons = len(mesh.loops), len(mesh.polygons)
         sizes = np.empty(polygons, np.int32)
         mesh.polygons.foreach_get("loop_total", sizes)
@@ -674,16 +697,15 @@ def test_portrait_mode_at_rest_renders_the_photo_itself(tmp_path, tiny_avatar, t
         import bpy
         import numpy as np
         from bpy_extras.object_utils import world_to_camera_view
-        from blender_addon import scene as revive_scene
-        from blender_addon.render_settings import configure_render
-        from blender_addon.rig import find_controls
+        from blender_addon.imp.rig import find_controls
+        from blender_addon.render.settings import configure_render
         from blender_addon.revive_formats import read_avatar, read_take
+        from blender_addon.stage.scene import build_scene
 
         bpy.ops.wm.read_homefile(use_empty=True)
         scene = bpy.context.scene
-        head = revive_scene.build_scene(scene, read_avatar({str(avatar_dir)!r}),
-                                        read_take({str(take_dir)!r}), mode="portrait",
-                                        resolution=(256, 256), visible_label=False)
+        head = build_scene(scene, read_avatar({str(avatar_dir)!r}), read_take({str(take_dir)!r}),
+                           mode="portrait", resolution=(256, 256), visible_label=False)
         configure_render(scene, device="cpu", samples=8)
         scene.frame_set(1)
         camera = scene.camera
@@ -944,7 +966,7 @@ def test_gpu_selection_prefers_optix_and_enables_only_gpu_devices():
     result = run_python("""
         import json, sys
         sys.path.insert(0, ".")
-        from blender_addon.render_settings import find_gpu
+        from blender_addon.render.settings import find_gpu
 
         class Device:
             def __init__(self, name, type):

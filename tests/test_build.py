@@ -18,7 +18,7 @@ from revive_core.avatar.consent import parse_consent
 from revive_core.avatar.detect import detect_face
 from revive_core.errors import InputError
 from revive_core.formats import read_avatar
-from revive_core.avatar.model.builtin import builtin_model
+from revive_core.avatar.model.registry import find_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "revive_core" / "assets" / "sample" / "astronaut.png"
@@ -57,18 +57,21 @@ def _depth_in_photo_camera(avatar) -> np.ndarray:
 def test_fitted_mesh_rendered_in_the_photo_camera_lands_on_the_detected_landmarks(sample_avatar):
     """Render the fit with pyrender; each landmark vertex visible in the render must sit on its
     detected landmark (pyrender's depth at that pixel is the landmark's own depth)."""
+    from revive_core.avatar.model.morphable import embedded_points
     from revive_core.geometry.camera import Camera
 
     avatar = read_avatar(sample_avatar)
     depth = _depth_in_photo_camera(avatar)
     camera = Camera.from_dict(avatar.portrait)
-    points = avatar.shape(avatar.portrait["expression"])[:468]
+    on_mesh = np.flatnonzero(avatar.landmark_faces[:468] >= 0)
+    points, _ = embedded_points(avatar.shape(avatar.portrait["expression"]), avatar.faces,
+                             avatar.landmark_faces[on_mesh], avatar.landmark_bary[on_mesh])
     pixels, distance = camera.project(points)
     cols, rows = pixels[:, 0].astype(int), pixels[:, 1].astype(int)
     rendered = depth[rows, cols]
     visible = np.abs(rendered - distance) < 0.004
     assert visible.mean() > 0.8, "most landmarks of a frontal photo are visible in the render"
-    detected = detect_face(SAMPLE).landmarks_px[:468, :2]
+    detected = detect_face(SAMPLE).landmarks_px[on_mesh, :2]
     error = np.linalg.norm(pixels[visible] - detected[visible], axis=1)
     assert np.median(error) < 2.0, f"median landmark error {np.median(error):.2f} px"
     assert np.percentile(error, 95) < 5.0
@@ -82,8 +85,8 @@ def test_avatar_folder_holds_every_file_and_the_consent(sample_avatar):
     assert avatar.consent["authorised_by"] == "Test Runner"
     assert avatar.provenance["inputs"][0]["file"] == "astronaut.png"
     assert avatar.provenance["fit"][0]["landmark_rms_px"] < 3.0
-    assert set(avatar.blendshape_names) == set(builtin_model().expression_names)
-    np.testing.assert_array_equal(avatar.polygon_triangles, builtin_model().polygon_triangles)
+    assert set(avatar.blendshape_names) == set(find_model("default").expression_names)
+    np.testing.assert_array_equal(avatar.polygon_triangles, find_model("default").polygon_triangles)
     albedo = np.asarray(Image.open(io.BytesIO(avatar.albedo_png)))
     assert albedo.shape == (1024, 1024, 3)
     centre = albedo[300:700, 300:700].reshape(-1, 3).mean(0)
@@ -92,8 +95,12 @@ def test_avatar_folder_holds_every_file_and_the_consent(sample_avatar):
 
 def test_rig_neutral_has_the_photo_expression_removed(sample_avatar):
     avatar = read_avatar(sample_avatar)
-    model = builtin_model()
-    assert np.abs(avatar.vertices_m - model.shape(np.array(avatar.provenance["identity"]))).max() < 1e-4
+    model = find_model("default")
+    rest = model.shape(np.array(avatar.provenance["identity"]))
+    brows = model.landmarks(rest)[0][[70, 300], 1].min()
+    face = model.region_mask("face") & (rest[:, 1] < brows)  # the hair volume never reaches here
+    assert face.sum() > 1000
+    assert np.abs(avatar.vertices_m[face] - rest[face]).max() < 1e-4
 
 
 def test_glb_has_a_morph_target_per_shape_key(sample_avatar):

@@ -8,8 +8,10 @@ import pytest
 
 from revive_core.cli.main import main
 from revive_core.emotion.classify import (EMOTIONS, EmotionLabel, classify, classify_sentences,
-                                 detect_language, load_classifier, split_sentences)
+                                          load_classifier)
 from revive_core.errors import InputError
+from revive_core.text.language import detect_language
+from revive_core.text.sentences import split_sentences
 from tiny_models import save_tiny_classifier
 
 CLEAR_CASES = [

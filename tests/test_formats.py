@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -179,3 +180,28 @@ def test_addon_reads_formats_with_the_same_code():
 
     addon = Path(__file__).resolve().parents[1] / "blender_addon" / "revive_formats"
     assert addon.resolve() == Path(core.__file__).resolve().parent
+    assert not Path(os.readlink(addon)).is_absolute()  # a relative link works in any checkout
+
+
+def test_progress_lines_read_back_as_they_were_printed():
+    """The render's progress lines: printed by the add-on, parsed by the core and the add-on."""
+    from revive_core.formats import progress
+
+    frame = progress.FRAME.match(progress.frame_line(12, 3, 40))
+    assert frame.groups() == ("12", "3", "40")
+    assert progress.DEVICE.match(progress.device_line("OPTIX (NVIDIA H200)")).group(1) == \
+        "OPTIX (NVIDIA H200)"
+    assert float(progress.SECONDS_PER_FRAME.match(
+        progress.seconds_per_frame_line(0.12345)).group(1)) == 0.123
+    assert progress.FRAMES.match(progress.frames_line(2, 3, "/v.mp4.frames")).groups() == \
+        ("2", "3", "/v.mp4.frames")
+    assert progress.WROTE.match(progress.wrote_line("/out/v.mp4")).group(1) == "/out/v.mp4"
+
+
+def test_last_message_is_the_last_revive_line_and_its_hint():
+    from revive_core.formats.progress import last_message
+
+    lines = ["Revive: device CPU\n", "Revive: Avatar not found: /a\n", "  Check the path.\n", "\n"]
+    assert last_message(lines) == ("Avatar not found: /a", "Check the path.")
+    assert last_message(["Revive: stopped"]) == ("stopped", "")
+    assert last_message(["Traceback (most recent call last):", "  boom"]) is None

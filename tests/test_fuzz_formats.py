@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from revive_core.formats import ReviveError, read_avatar, read_take, write_avatar, write_take
-from revive_core.formats.label import (make_label, read_mp4_label, read_mp4_tags, read_sidecar,
-                                       write_mp4_label, write_sidecar)
+from revive_core.formats.label import make_label, read_sidecar, write_sidecar
+from revive_core.formats.mp4 import read_mp4_label, read_mp4_tags, write_mp4_label
 from revive_core.formats.storage import png_size
 
 FUZZ = settings(max_examples=120, deadline=None,

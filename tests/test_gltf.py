@@ -1,4 +1,5 @@
-"""Tests of revive_core.avatar.gltf: a valid .glb with UVs, morph targets, texture and labels."""
+"""Tests of revive_core.avatar.gltf (and the mesh helpers it uses): a valid .glb with UVs, morph
+targets, texture and labels."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from revive_core.avatar.gltf import avatar_glb, split_seams, vertex_normals
+from revive_core.avatar.gltf import avatar_glb
+from revive_core.geometry.mesh import split_seams, vertex_normals
 
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3}
 DTYPES = {5126: np.float32, 5125: np.uint32}

@@ -30,20 +30,20 @@ def ict_model():
 
 @pytest.fixture(scope="module")
 def renderer():
-    from revive_core.avatar.model.views import MeshRenderer
+    from revive_core.geometry.offscreen import OffscreenRenderer
 
-    with MeshRenderer(512, 512) as r:
+    with OffscreenRenderer(512, 512) as r:
         yield r
 
 
 def _photo(model, identity, renderer, path: Path, *, yaw: float, pitch: float = 0.0):
     from revive_core.avatar.model.embedding import paint_lips_and_brows, region_colours
-    from revive_core.avatar.model.views import look_at_face
+    from revive_core.avatar.model.views import look_at_face, render_mesh
 
     camera = look_at_face(model.vertices_m[model.region_mask("face")], 512, 512, yaw_deg=yaw,
                           pitch_deg=pitch, fill=0.45)
-    image, _ = renderer.render(model.shape(identity), model.faces, camera,
-                               colours=paint_lips_and_brows(model, region_colours(model)))
+    image, _ = render_mesh(renderer, model.shape(identity), model.faces, camera,
+                           colours=paint_lips_and_brows(model, region_colours(model)))
     Image.fromarray(image).save(path)
     return detect_face(path), camera
 
@@ -90,7 +90,7 @@ def test_installed_model_is_found_by_name_and_loads_identically(ict_model, tmp_p
     with pytest.raises(InputError, match="import-ict"):
         find_model("ict")
     install_model(ict_model, "ict")
-    assert installed_models() == ["builtin", "ict"]
+    assert installed_models() == ["default", "builtin", "ict"]
     loaded = find_model("ict")
     for name in ("vertices_m", "faces", "uvs", "uv_faces", "vertex_regions", "landmark_faces",
                  "landmark_bary", "ibug_faces", "polygon_triangles"):
@@ -183,7 +183,7 @@ def three_photos(ict_model, renderer, tmp_path_factory):
     """A random ICT head photographed from the front and 30 degrees to either side, each
     photo under its own light."""
     from revive_core.avatar.model.embedding import paint_lips_and_brows, region_colours
-    from revive_core.avatar.model.views import Lighting, look_at_face
+    from revive_core.avatar.model.views import Lighting, look_at_face, render_mesh
 
     folder = tmp_path_factory.mktemp("three")
     person = np.random.default_rng(11).standard_normal(50)
@@ -193,8 +193,8 @@ def three_photos(ict_model, renderer, tmp_path_factory):
                                       (30.0, (0.3, 0.8, 1.0)))):
         camera = look_at_face(ict_model.vertices_m[ict_model.region_mask("face")], 512, 512,
                               yaw_deg=yaw, fill=0.45)
-        image, _ = renderer.render(ict_model.shape(person), ict_model.faces, camera,
-                                   colours=colours, lighting=Lighting(direction=light))
+        image, _ = render_mesh(renderer, ict_model.shape(person), ict_model.faces, camera,
+                               colours=colours, lighting=Lighting(direction=light))
         Image.fromarray(image).save(folder / f"p{i}.png")
         detections.append(detect_face(folder / f"p{i}.png"))
     return person, detections

@@ -13,9 +13,8 @@ import pytest
 
 from revive_core.cli.main import main
 from revive_core.formats import FormatError, write_avatar, write_take
-from revive_core.formats.label import (consent_reference, make_label, read_mp4_label,
-                                       read_mp4_tags, sidecar_path, write_mp4_label,
-                                       write_sidecar)
+from revive_core.formats.label import consent_reference, make_label, sidecar_path, write_sidecar
+from revive_core.formats.mp4 import read_mp4_label, read_mp4_tags, write_mp4_label
 from revive_core.video.media import probe, write_video
 
 HAS_BPY = importlib.util.find_spec("bpy") is not None

@@ -331,7 +331,7 @@ def test_an_empty_history_file_is_named(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_100_mb_chat_export_is_read_and_only_its_latest_lines_are_indexed(tmp_path: Path,
                                                                             monkeypatch) -> None:
-    import revive_core.persona.build as build
+    import revive_core.persona.ingest as ingest
 
     sample = (DATA / "whatsapp_family.txt").read_text(encoding="utf-8")
     big = tmp_path / "huge.txt"
@@ -343,8 +343,8 @@ def test_a_100_mb_chat_export_is_read_and_only_its_latest_lines_are_indexed(tmp_
     assert counts["Grandma Rose"] > 500_000
     from revive_core.text.sentence_embedding import load_encoder
 
-    monkeypatch.setattr(build, "MAX_INDEXED_LINES", 50)
+    monkeypatch.setattr(ingest, "MAX_INDEXED_LINES", 50)
     encoder = load_encoder(str(save_tiny_encoder(tmp_path / "encoder")))
-    persona = build.build_persona(history, "Grandma Rose", encoder)
+    persona = ingest.build_persona(history, "Grandma Rose", encoder)
     assert len(persona.lines) == 50
     assert persona.style.lines == counts["Grandma Rose"]

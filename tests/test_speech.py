@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from revive_core.errors import InputError, ReviveError
-from revive_core.voice.speech import SUPPORTED_LANGUAGES, detect_language, synthesize
+from revive_core.text.language import detect_language
+from revive_core.voice.speech import SUPPORTED_LANGUAGES, synthesize
 from revive_core.voice.timing import Speech
 
 EPS = 1e-6

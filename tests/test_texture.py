@@ -11,18 +11,21 @@ import pytest
 import torch
 from PIL import Image
 
-from revive_core.bench.texture import Light, TexturedRenderer
+from revive_core.bench.texture import Light, render_textured
 from revive_core.geometry.camera import Camera
+from revive_core.geometry.offscreen import OffscreenRenderer
+from revive_core.geometry.spherical_harmonics import sh_basis
+from revive_core.geometry.srgb import linear_to_srgb, srgb_to_linear
 from revive_core.errors import InputError
 from revive_core.avatar.texture import (CompletionSettings, PhotoView, bake_texture, load_generator,
                                  save_generator)
 from revive_core.avatar.texture.complete import Generator, complete_texture, symmetric_fill
 from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill_unseen, pull_push,
                                       surface_fill)
-from revive_core.avatar.texture.light import delight, estimate_lighting, sh_basis
-from revive_core.avatar.texture.parts import paint_parts, region_kinds
+from revive_core.avatar.texture.light import delight, estimate_lighting
+from revive_core.avatar.texture.regions import paint_parts, region_kinds
 from revive_core.avatar.texture.project import sample_view
-from revive_core.avatar.texture.tone import colourise, is_monochrome, linear_to_srgb, srgb_to_linear
+from revive_core.avatar.texture.tone import colourise, is_monochrome
 from revive_core.avatar.texture.uv import mirror_texels, uv_layout
 from revive_core.assets import asset_path
 
@@ -57,8 +60,9 @@ def rendered(avatar_builder):
     avatar = avatar_builder(rings=28, segments=48)
     albedo = np.broadcast_to(SKIN, (128, 128, 3)).copy()
     albedo[80:96] = [0.35, 0.45, 0.85]  # a colour photo has more than one hue
-    with TexturedRenderer(PHOTO, PHOTO) as renderer:
-        image, _ = renderer.render(avatar.vertices_m, avatar, albedo, _camera(), _light())
+    with OffscreenRenderer(PHOTO, PHOTO) as renderer:
+        image, _ = render_textured(renderer, avatar.vertices_m, avatar, albedo, _camera(),
+                                   _light())
     return avatar, image
 
 

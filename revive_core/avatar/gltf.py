@@ -2,7 +2,7 @@
 
 Written by hand with json, struct and numpy (no extra dependency). The glTF mesh has one vertex
 per unique (vertex, UV) pair of the Avatar, so UV seams split vertices while everything else
-stays welded; ``split_seams`` gives that mapping, which the preview renderer shares.
+stays welded (``geometry.mesh.split_seams``, which the preview renderer shares).
 
 Conventions of the file (both Blender's importer and three.js read them):
 
@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from revive_core.formats.avatar import Avatar
+from revive_core.geometry.mesh import split_seams, vertex_normals
 
-__all__ = ["avatar_glb", "split_seams", "vertex_normals"]
+__all__ = ["avatar_glb"]
 
 _GLB_MAGIC = 0x46546C67  # "glTF"
 _CHUNK_JSON = 0x4E4F534A
@@ -30,50 +31,6 @@ _FLOAT, _UINT32 = 5126, 5125
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 AI_NOTE = ("AI-generated: this head was reconstructed by Revive from photos; it is a "
            "likeness made by software, not a recording of a real person.")
-
-
-def split_seams(faces: np.ndarray, uv_faces: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray]:
-    """Weld corners per unique (vertex, UV) pair, splitting vertices only along UV seams.
-
-    Parameters
-    ----------
-    faces : ndarray
-        (F, 3) vertex indices.
-    uv_faces : ndarray
-        (F, 3) UV indices, corner for corner with ``faces``.
-
-    Returns
-    -------
-    vertex_ids : ndarray
-        (M,) int64, the Avatar vertex of each new vertex.
-    uv_ids : ndarray
-        (M,) int64, the UV of each new vertex.
-    new_faces : ndarray
-        (F, 3) uint32 triangles indexing the new vertices.
-    """
-    faces = np.asarray(faces, dtype=np.int64)
-    uv_faces = np.asarray(uv_faces, dtype=np.int64)
-    stride = int(uv_faces.max(initial=0)) + 1
-    keys = faces.reshape(-1) * stride + uv_faces.reshape(-1)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique // stride, unique % stride, inverse.reshape(faces.shape).astype(np.uint32)
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Smooth, area-weighted unit normals (V, 3) float32 of a welded triangle mesh.
-
-    Vertices used by no triangle (or only by degenerate ones) get (0, 0, 1).
-    """
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
-    face_normals = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # |n| = 2 * area
-    corners = f.reshape(-1)
-    normals = np.stack([np.bincount(corners, np.repeat(face_normals[:, axis], 3),
-                                    minlength=len(v)) for axis in range(3)], axis=1)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    normals = np.where(length > 1e-20, normals / np.maximum(length, 1e-20), [0.0, 0.0, 1.0])
-    return normals.astype(np.float32)
 
 
 def avatar_glb(avatar: Avatar) -> bytes:

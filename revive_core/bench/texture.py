@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,8 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from revive_core.errors import InputError
+from revive_core.geometry.camera import Camera
+from revive_core.geometry.mesh import split_seams, vertex_normals
+from revive_core.geometry.offscreen import OffscreenRenderer
+from revive_core.geometry.polyline import polyline_distance
 
-__all__ = ["add_bench", "run_bench", "skin_albedo", "psnr", "ssim", "TexturedRenderer"]
+__all__ = ["add_bench", "run_bench", "skin_albedo", "psnr", "ssim", "render_textured"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ PHOTO_SIZE = 512
 NOVEL_YAW_DEG = 30.0
 THREE_VIEW_YAWS = (0.0, -35.0, 35.0)  # the first view is the frontal one
 BACKGROUND = (0.45, 0.47, 0.5)
+BROW_RADIUS_M = 0.0025
 
 
 @dataclass
@@ -111,7 +115,7 @@ def run_bench(truth, *, views: list[int], heads: int, size: int = 1024, steps: i
     stages = {"load model": time.perf_counter() - started}
     rng = np.random.default_rng(seed)
     results: dict[int, list[dict]] = {v: [] for v in views}
-    with TexturedRenderer(PHOTO_SIZE, PHOTO_SIZE) as renderer:
+    with OffscreenRenderer(PHOTO_SIZE, PHOTO_SIZE) as renderer:
         for count in views:
             for head in range(heads):
                 case_seed = int(rng.integers(1 << 31))
@@ -126,7 +130,7 @@ def run_bench(truth, *, views: list[int], heads: int, size: int = 1024, steps: i
             "table": _table(rows, by_views, stages, heads)}
 
 
-def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: int, steps: int,
+def _run_case(model, renderer: OffscreenRenderer, count: int, seed: int, size: int, steps: int,
               grain: float, stages: dict, folder: Path | None) -> dict[str, dict]:
     """Render one random head from ``count`` views, recover its albedo by each method, score."""
     from PIL import Image
@@ -157,7 +161,8 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
     paths = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, camera in enumerate(cameras):
-            image, _ = renderer.render(vertices, model, truth, camera, _random_light(rng))
+            image, _ = render_textured(renderer, vertices, model, truth, camera,
+                                       _random_light(rng))
             paths.append(Path(tmp) / f"view{k}.png")
             Image.fromarray(image).save(paths[-1])
         clock = lap("render", clock)
@@ -173,9 +178,9 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
     # the face's centre and sees the true head, or the fitted head as the fit explains that
     # photo (its identity and expression).
     face_mask = model.region_mask("face")
-    true_novel, true_depth = renderer.render(
-        vertices, model, truth, _turned(cameras[0], vertices[face_mask].mean(0), NOVEL_YAW_DEG),
-        NEUTRAL_LIGHT)
+    true_camera = _turned(cameras[0], vertices[face_mask].mean(0), NOVEL_YAW_DEG)
+    true_novel, true_depth = render_textured(renderer, vertices, model, truth, true_camera,
+                                             NEUTRAL_LIGHT)
     fitted_vertices = photo_views[0].vertices_m
     novel_camera = _turned(fit.photos[0].camera, fitted_vertices[face_mask].mean(0),
                            NOVEL_YAW_DEG)
@@ -192,8 +197,8 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
         if seen is None:  # what the photos saw, the same for every method
             seen = skin & (texture.confidence > 0)
         recovered = texture.albedo.astype(np.float64) / 255.0
-        novel, depth = renderer.render(fitted_vertices, model, recovered, novel_camera,
-                                       NEUTRAL_LIGHT)
+        novel, depth = render_textured(renderer, fitted_vertices, model, recovered,
+                                       novel_camera, NEUTRAL_LIGHT)
         both = (depth > 0) & (true_depth > 0)
         scores[method] = {
             "seen_psnr": psnr(recovered, truth, seen), "seen_ssim": ssim(recovered, truth, seen),
@@ -216,7 +221,7 @@ def _run_case(model, renderer: "TexturedRenderer", count: int, seed: int, size: 
 
 
 def _skin_texels(model, layout, face_regions: np.ndarray) -> np.ndarray:
-    from revive_core.avatar.texture.parts import region_kinds
+    from revive_core.avatar.texture.regions import region_kinds
 
     kinds = region_kinds(model.region_names)
     skin_regions = [i for i, k in enumerate(kinds) if k == "skin"]
@@ -233,7 +238,7 @@ def skin_albedo(model, layout, rng: np.random.Generator) -> np.ndarray:
     import cv2
 
     from revive_core.avatar.texture.fuse import pull_push
-    from revive_core.avatar.texture.parts import paint_parts
+    from revive_core.avatar.texture.regions import paint_parts
 
     size = layout.size
     rest = model.vertices_m
@@ -251,8 +256,9 @@ def skin_albedo(model, layout, rng: np.random.Generator) -> np.ndarray:
     lips = _inside_outline(points, landmarks[48:60], front_of=landmarks[51, 2] - 0.012)
     lip_colour = base * np.array([0.92, 0.62, 0.66])
     tone = tone * (1 - lips[:, None]) + lip_colour * lips[:, None]
-    brows = np.maximum(_near_polyline(points, landmarks[17:22], 0.0025),
-                       _near_polyline(points, landmarks[22:27], 0.0025))
+    brow_distance = np.minimum(polyline_distance(points[:, :2], landmarks[17:22, :2]),
+                               polyline_distance(points[:, :2], landmarks[22:27, :2]))
+    brows = np.clip((2 * BROW_RADIUS_M - brow_distance) / BROW_RADIUS_M, 0, 1)  # 1 within it
     brows = brows * (points[:, 2] > landmarks[19, 2] - 0.02)
     strands = 0.75 + 0.25 * _surface_noise(points * [1.0, 6.0, 1.0], rng, spacing_m=0.004)
     brow_colour = np.array([0.22, 0.15, 0.10])
@@ -296,16 +302,6 @@ def _inside_outline(points: np.ndarray, outline: np.ndarray, *, front_of: float)
     return np.where(inside, 1.0, np.where(grown, 0.5, 0.0)) * (points[:, 2] > front_of)
 
 
-def _near_polyline(points: np.ndarray, line: np.ndarray, radius_m: float) -> np.ndarray:
-    """(N,) 0..1 falling off with the (x, y) distance from a polyline, 1 within ``radius_m``."""
-    distance = np.full(len(points), np.inf)
-    for a, b in zip(line[:-1, :2], line[1:, :2]):
-        t = np.clip(((points[:, :2] - a) @ (b - a)) / max(((b - a) ** 2).sum(), 1e-12), 0, 1)
-        nearest = a + t[:, None] * (b - a)
-        distance = np.minimum(distance, np.linalg.norm(points[:, :2] - nearest, axis=1))
-    return np.clip((2 * radius_m - distance) / radius_m, 0, 1)
-
-
 def _random_light(rng: np.random.Generator) -> Light:
     """Ambient 0.2..0.4, a key light 15..55 degrees off the camera axis, a weak fill opposite."""
     ambient = rng.uniform(0.2, 0.4)
@@ -333,60 +329,43 @@ def _turned(camera, centre_m: np.ndarray, yaw_deg: float):
     return camera.posed(rotation.as_rotvec(), translation)
 
 
-class TexturedRenderer:
-    """pyrender renders of a textured model under a ``Light``, computed per vertex.
+def render_textured(renderer: OffscreenRenderer, vertices_m: np.ndarray, model,
+                    albedo: np.ndarray, camera: Camera, light: Light
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Render the posed, textured head under ``light``, shaded per vertex.
 
     Flat-shaded: pyrender outputs texture x vertex colour, and the vertex colour carries the
     shading (``shading ** (1 / 2.2)``: multiplying sRGB-encoded values by it is multiplying
     linear light by the shading, to within the sRGB curve's linear toe).
+
+    Parameters
+    ----------
+    renderer : OffscreenRenderer
+        Of the camera's size.
+    vertices_m : np.ndarray [shape=(V, 3)]
+    model
+        What holds the mesh's ``faces``, ``uvs`` and ``uv_faces`` (a MorphableModel).
+    albedo : np.ndarray [shape=(S, S, 3)]
+        sRGB 0..1 in the model's UV layout.
+    camera : Camera
+    light : Light
+        In the camera's frame.
+
+    Returns
+    -------
+    colour : np.ndarray [shape=(H, W, 3)] uint8
+    depth : np.ndarray [shape=(H, W)] metres, 0 where nothing
     """
-
-    def __init__(self, width: int, height: int) -> None:
-        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-        import pyrender
-
-        self._pyrender = pyrender
-        self._renderer = pyrender.OffscreenRenderer(width, height)
-
-    def render(self, vertices_m: np.ndarray, model, albedo: np.ndarray, camera, light: Light
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """Colour (H, W, 3) uint8 and depth (H, W) of the posed head, ``albedo`` (S, S, 3) 0..1."""
-        pyrender = self._pyrender
-        from revive_core.avatar.texture.uv import vertex_normals
-
-        # Split vertices at UV seams: pyrender wants one UV per vertex.
-        pairs = np.stack([model.faces.ravel(), model.uv_faces.ravel()], 1)
-        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
-        normals = vertex_normals(np.asarray(vertices_m, np.float64), model.faces) @ camera.matrix.T
-        shading = np.clip(light.shading(normals), 0, 1) ** (1 / 2.2)
-        colours = np.concatenate([np.repeat(shading[:, None], 3, 1), np.ones((len(shading), 1))], 1)
-        texture = pyrender.Texture(source=np.round(np.clip(albedo, 0, 1) * 255).astype(np.uint8),
-                                   source_channels="RGB")
-        material = pyrender.MetallicRoughnessMaterial(baseColorTexture=texture,
-                                                      baseColorFactor=[1.0, 1.0, 1.0, 1.0])
-        primitive = pyrender.Primitive(
-            positions=np.asarray(vertices_m, np.float32)[unique[:, 0]],
-            texcoord_0=model.uvs[unique[:, 1]].astype(np.float32),
-            color_0=colours[unique[:, 0]].astype(np.float32),
-            indices=inverse.reshape(-1, 3).astype(np.int32), material=material)
-        scene = pyrender.Scene(bg_color=[*BACKGROUND, 1.0], ambient_light=np.zeros(3))
-        pose = np.eye(4)
-        pose[:3, :3] = camera.matrix
-        pose[:3, 3] = camera.translation
-        scene.add(pyrender.Mesh([primitive]), pose=pose)
-        scene.add(pyrender.IntrinsicsCamera(camera.focal_px, camera.focal_px, camera.cx, camera.cy,
-                                            znear=0.02, zfar=20.0))
-        colour, depth = self._renderer.render(scene, flags=pyrender.RenderFlags.FLAT)
-        return np.ascontiguousarray(colour[..., :3]), depth
-
-    def close(self) -> None:
-        self._renderer.delete()
-
-    def __enter__(self) -> "TexturedRenderer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    vertex_ids, uv_ids, faces = split_seams(model.faces, model.uv_faces)
+    normals = vertex_normals(vertices_m, model.faces) @ camera.matrix.T
+    shading = np.clip(light.shading(normals), 0, 1) ** (1 / 2.2)
+    renderer.look_through(camera)
+    renderer.set_background(BACKGROUND)
+    renderer.set_material(texture=np.round(np.clip(albedo, 0, 1) * 255).astype(np.uint8))
+    renderer.set_mesh(np.asarray(vertices_m, np.float32)[vertex_ids], faces,
+                      colours=np.repeat(shading[vertex_ids, None], 3, axis=1),
+                      texcoords=model.uvs[uv_ids])
+    return renderer.render(flat=True)
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:

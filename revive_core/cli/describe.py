@@ -19,8 +19,9 @@ from typing import Any
 
 from revive_core.errors import InputError
 from revive_core.formats import AVATAR_FORMAT, AVATAR_VERSION, TAKE_FORMAT, TAKE_VERSION
-from revive_core.formats.label import (SIDECAR_SUFFIX, consent_reference, file_sha256, read_mp4_label,
-                            read_mp4_tags, read_sidecar, sidecar_path)
+from revive_core.formats.label import (SIDECAR_SUFFIX, consent_reference, file_sha256, read_sidecar,
+                                       sidecar_path)
+from revive_core.formats.mp4 import read_mp4_label, read_mp4_tags
 from revive_core.formats.storage import Source
 
 __all__ = ["add_commands", "inspect_path"]

@@ -24,9 +24,10 @@ log = logging.getLogger("revive")
 DEMO_PHOTO = asset_path("sample", "astronaut.png")
 DEMO_TEXT = "Hello, my dear. I am so proud of you, and I will always love you."
 DEMO_CONSENT = "Revive sample (public-domain NASA portrait), demonstration, 2026-11-28"
-# Stages with commands of their own: each module has add_bench(subparsers) or
-# add_commands(subparsers), which adds its parsers with set_defaults(run=...). Their heavy
-# imports belong inside the run functions, so `revive --help` stays fast.
+# Commands defined elsewhere: each bench module has add_bench(subparsers), each module of
+# COMMAND_MODULES (all in revive_core/cli) add_commands(subparsers); they add their parsers
+# with set_defaults(run=...). Their heavy imports belong inside the run functions, so
+# `revive --help` stays fast.
 BENCHES: dict[str, str] = {
     "emotion": "revive_core.bench.emotion",
     "lipsync": "revive_core.bench.lipsync",
@@ -34,10 +35,10 @@ BENCHES: dict[str, str] = {
     "texture": "revive_core.bench.texture",
 }
 COMMAND_MODULES: list[str] = [
-    "revive_core.emotion.classify",
-    "revive_core.persona.reply",
+    "revive_core.cli.emotion",
+    "revive_core.cli.persona",
     "revive_core.cli.describe",
-    "revive_core.avatar.model.ict",
+    "revive_core.cli.model",
 ]
 
 
@@ -98,9 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--consent-document", default=None, help="optional reference to a signed form")
     p.add_argument("--name", default=None, help="the avatar's name (default: the folder's name)")
     p.add_argument("--texture-size", type=int, default=1024, choices=(512, 1024, 2048))
-    p.add_argument("--model", default="builtin",
-                   help="face model: builtin (default), ict (after `revive model import-ict`), "
-                        "or a model folder")
+    p.add_argument("--model", default="default",
+                   help="face model: default (learned from head scans, ships with Revive), "
+                        "builtin, ict (after `revive model import-ict`), or a model folder")
     p.add_argument("--texture-method", default="gan", choices=("gan", "delit", "blur"),
                    help="gan: complete unseen skin with a GAN (default); delit: smooth fill, "
                         "quicker; blur: keep the photos' lighting")

@@ -26,31 +26,30 @@ intensity 0.
 Functions
     classify            one label for a whole text
     classify_sentences  one label per sentence
-    split_sentences     how a text is cut into sentences
-    detect_language     "zh" or "en" for a text
     load_classifier     the built-in classifier, the lexicon alone, or a local model folder
     fit_builtin         fit the built-in classifier on the examples and save the fit
+
+Sentences are cut by :func:`revive_core.text.sentences.split_sentences`; the command
+``revive emotion`` is :mod:`revive_core.cli.emotion`.
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
 
+from revive_core.assets import asset_path
 from revive_core.emotion.lexicon import EMOTIONS, lexicon_intensity, lexicon_scores
 from revive_core.errors import InputError
-from revive_core.assets import asset_path
+from revive_core.text.sentences import split_sentences
 
-__all__ = ["EMOTIONS", "EmotionClassifier", "EmotionLabel", "LABEL_SYNONYMS", "add_commands",
-           "classify", "classify_sentences", "detect_language", "fit_builtin", "load_classifier",
-           "split_sentences"]
+__all__ = ["EMOTIONS", "LANGUAGES", "EmotionClassifier", "EmotionLabel", "LABEL_SYNONYMS",
+           "classify", "classify_sentences", "fit_builtin", "load_classifier"]
 
 LANGUAGES = ("auto", "en", "zh")
 MAX_TEXT_CHARS = 100_000
@@ -80,9 +79,6 @@ LABEL_SYNONYMS: dict[str, str] = {
     "惊": "surprise", "惊讶": "surprise", "恶": "disgust", "厌恶": "disgust",
     "无": "neutral", "中性": "neutral", "无情绪": "neutral",
 }
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_SENTENCE = re.compile(r"(?:[^.!?。！？…\n]|\.(?=\d))+(?:[.!?。！？…]+[\"'”’」』)）]*)?")
 
 
 @dataclass(frozen=True)
@@ -163,30 +159,13 @@ def classify_sentences(text: str, *, language: str = "auto",
 
     See Also
     --------
-    split_sentences : how the text is cut.
+    revive_core.text.sentences.split_sentences : how the text is cut.
     """
     _check(text, language)
     sentences = split_sentences(text)
     if not sentences:
         return []
     return list(zip(sentences, _resolve(classifier).label(sentences, language=language)))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Cut text into sentences after ``. ! ? … 。 ！ ？`` (closing quotes kept) and at new lines.
-
-    A full stop between digits ("3.5") does not end a sentence. Pieces without a letter or digit
-    are dropped.
-    """
-    pieces = (m.group(0).strip() for m in _SENTENCE.finditer(text))
-    return [p for p in pieces if any(ch.isalnum() for ch in p)]
-
-
-def detect_language(text: str) -> str:
-    """``"zh"`` when a text has as many Chinese characters as Latin words or more, else ``"en"``."""
-    han = len(_CJK.findall(text))
-    latin_words = len(re.findall(r"[A-Za-z]+", text))
-    return "zh" if han and han >= latin_words else "en"
 
 
 def load_classifier(spec: str | Path | None = None) -> EmotionClassifier:
@@ -433,34 +412,6 @@ def _local_model(folder: str) -> _TransformersClassifier:
                          "Pass a local Hugging Face text-classification model folder (with "
                          "config.json), 'builtin' or 'lexicon'.")
     return _TransformersClassifier(path)
-
-
-# Command line ----------------------------------------------------------------------------------
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``revive emotion TEXT [--lang] [--classifier] [--json]``."""
-    p = subparsers.add_parser("emotion", help="label the emotion of each sentence of a text")
-    p.add_argument("text")
-    p.add_argument("--lang", default="auto", choices=LANGUAGES)
-    p.add_argument("--classifier", default="builtin", metavar="builtin|lexicon|PATH",
-                   help="a local Hugging Face text-classification model folder, or "
-                        "builtin / lexicon")
-    p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    p.set_defaults(run=_run_emotion)
-
-
-def _run_emotion(args: argparse.Namespace) -> None:
-    results = classify_sentences(args.text, language=args.lang,
-                                 classifier=load_classifier(args.classifier))
-    if not results:
-        raise InputError("The text has no words to label.",
-                         'For example: revive emotion "I miss you."')
-    for sentence, label in results:
-        if args.json:
-            print(json.dumps({"text": sentence, "label": label.label,
-                              "intensity": label.intensity}, ensure_ascii=False))
-        else:
-            print(f"{label.label:<9} {label.intensity:4.2f}  {sentence}")
 
 
 if __name__ == "__main__":

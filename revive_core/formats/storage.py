@@ -165,7 +165,7 @@ class Source:
     def json(self, name: str, expected_format: str, supported_version: int) -> dict[str, Any]:
         raw = self.read(name, MAX_JSON_BYTES)
         try:
-            document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            document = json.loads(raw.decode("utf-8"), parse_constant=reject_json_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # deep nesting: recursion
             raise FormatError(f"{self.path}: {name} is not valid JSON ({exc}).",
                               "The file is damaged; write it again with Revive.") from None
@@ -227,7 +227,8 @@ class Source:
         return arrays
 
 
-def _reject_constant(name: str) -> float:
+def reject_json_constant(name: str) -> float:
+    """``json.loads``'s ``parse_constant``: NaN and Infinity are not JSON, so refuse them."""
     raise ValueError(f"{name} is not allowed")
 
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from revive_core.emotion.classify import EmotionLabel, classify, detect_language
+from revive_core.emotion.classify import EmotionLabel, classify
 from revive_core.errors import InputError
 from revive_core.persona.guardrails import asks_identity, blocked_topic, claims_identity, honest_answer, refusal
 from revive_core.persona.store import Persona
 from revive_core.persona.style import style_summary
+from revive_core.text.language import detect_language
 
 __all__ = ["Reply", "SourceLine", "chat"]
 

@@ -17,24 +17,13 @@ from pathlib import Path
 from typing import Sequence
 
 from revive_core.errors import InputError
+from revive_core.persona.importers import parse
+from revive_core.persona.message import Message
 
-__all__ = ["FileReport", "History", "Message", "decode", "normalise_speaker", "read_history"]
+__all__ = ["FileReport", "History", "decode", "normalise_speaker", "read_history"]
 
 MAX_FILE_BYTES = 200 * 1024**2
 HISTORY_SUFFIXES = (".txt", ".csv", ".json", ".jsonl")
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message: who wrote it, what it says, when (as written in the export), and where.
-
-    ``source`` is ``"file name:line"`` so a family can find the original.
-    """
-
-    speaker: str
-    text: str
-    time: str | None
-    source: str
 
 
 @dataclass
@@ -84,8 +73,6 @@ def read_history(paths: Sequence[Path], *, letters_by: str | None = None) -> His
     InputError
         A path that does not exist, a file in no known format or encoding, or no messages.
     """
-    from revive_core.persona.importers import parse
-
     files = _expand(paths)
     messages, reports = [], []
     for path in files:

@@ -29,9 +29,9 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
-from revive_core.emotion.classify import split_sentences
 from revive_core.errors import InputError
-from revive_core.persona.history import Message
+from revive_core.persona.message import Message
+from revive_core.text.sentences import split_sentences
 
 __all__ = ["FORMATS", "parse"]
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -28,19 +27,21 @@ from revive_core import __version__
 from revive_core.video import media
 from revive_core.errors import InputError, ReviveError
 from revive_core.formats.avatar import Avatar
-from revive_core.formats.label import (DEFAULT_POSITION, DEFAULT_SIZE, make_label, write_mp4_label,
-                            write_sidecar)
+from revive_core.formats.label import DEFAULT_POSITION, DEFAULT_SIZE, make_label, write_sidecar
+from revive_core.formats.mp4 import write_mp4_label
 from revive_core.formats.take import Take, wav_bytes
-from revive_core.avatar.gltf import split_seams, vertex_normals
-
-# Headless OpenGL; must be set before pyrender (or PyOpenGL) is first imported.
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+from revive_core.geometry.mesh import split_seams, vertex_normals
+from revive_core.geometry.offscreen import DirectionalLight, OffscreenRenderer
 
 __all__ = ["head_pose", "render_frames", "render_preview"]
 
 log = logging.getLogger(__name__)
 
-BACKGROUND = (0.16, 0.16, 0.17, 1.0)
+BACKGROUND = (0.16, 0.16, 0.17)
+LIGHTS = (DirectionalLight((-0.5, 0.55, 1.0), 2.6),  # key
+          DirectionalLight((0.8, 0.1, 0.6), 0.9))  # fill
+AMBIENT = 0.12
+ROUGHNESS = 0.75
 FILL_OF_FRAME = 0.7  # the head's height as a share of the frame height
 YFOV_DEG = 30.0
 PIVOT_DROP = 0.4  # the neck pivot: the centroid lowered by this share of the head's height
@@ -133,8 +134,6 @@ def render_frames(avatar: Avatar, take: Take, *,
 
 
 def _frames(avatar: Avatar, take: Take, width: int, height: int) -> Iterator[np.ndarray]:
-    import pyrender  # imported late: it is heavy and opens OpenGL libraries
-
     vertex_ids, uv_ids, faces = split_seams(avatar.faces, avatar.uv_faces)
     uv = np.asarray(avatar.uvs, dtype=np.float32)[uv_ids]
     neutral = np.asarray(avatar.vertices_m, dtype=np.float32)
@@ -148,39 +147,26 @@ def _frames(avatar: Avatar, take: Take, width: int, height: int) -> Iterator[np.
         [index[n] for n in names]].reshape(len(names), neutral.size)
     rotations = np.asarray(take.head_rotation_deg, dtype=np.float64)
     pivot = _pivot(neutral)
+    albedo = _albedo(avatar.albedo_png)
 
-    material = pyrender.MetallicRoughnessMaterial(
-        baseColorTexture=pyrender.Texture(source=_albedo(avatar.albedo_png),
-                                          source_channels="RGB"),
-        baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=0.75)
-    scene = pyrender.Scene(bg_color=BACKGROUND, ambient_light=(0.12, 0.12, 0.12))
-    scene.add(pyrender.PerspectiveCamera(yfov=math.radians(YFOV_DEG), aspectRatio=width / height,
-                                         **_clip(neutral, width / height)),
-              pose=_camera_pose(neutral, width / height))
-    scene.add(pyrender.DirectionalLight(intensity=2.6), pose=_light_pose((-0.5, 0.55, 1.0)))
-    scene.add(pyrender.DirectionalLight(intensity=0.9), pose=_light_pose((0.8, 0.1, 0.6)))
-
-    renderer = pyrender.OffscreenRenderer(width, height)
-    node, shown = None, None
-    try:
+    with OffscreenRenderer(width, height) as renderer:
+        renderer.set_background(BACKGROUND)
+        renderer.set_lights(LIGHTS, ambient=AMBIENT)
+        renderer.set_perspective(yfov_rad=math.radians(YFOV_DEG),
+                                 pose=_camera_pose(neutral, width / height),
+                                 **_clip(neutral, width / height))
+        renderer.set_material(texture=albedo, roughness=ROUGHNESS)
+        shown = None
         for frame in range(take.frame_count):
-            if node is None or not np.array_equal(weights[frame], shown):
-                # New shape: replace the mesh node (as fast as updating its buffers in place,
-                # measured, and public API); the material and its texture stay on the GPU.
+            if shown is None or not np.array_equal(weights[frame], shown):
                 vertices = neutral + (weights[frame] @ deltas).reshape(-1, 3)
                 normals = vertex_normals(vertices, avatar.faces)
-                primitive = pyrender.Primitive(
-                    positions=vertices[vertex_ids], normals=normals[vertex_ids], texcoord_0=uv,
-                    indices=faces, material=material)
-                if node is not None:
-                    scene.remove_node(node)
-                node = scene.add(pyrender.Mesh([primitive], name=avatar.name))
+                renderer.set_mesh(vertices[vertex_ids], faces, normals=normals[vertex_ids],
+                                  texcoords=uv)
                 shown = weights[frame]
-            scene.set_pose(node, head_pose(rotations[frame], pivot))
-            color, _ = renderer.render(scene)
-            yield np.ascontiguousarray(color[:, :, :3])
-    finally:
-        renderer.delete()
+            renderer.set_pose(head_pose(rotations[frame], pivot))
+            colour, _ = renderer.render()
+            yield colour
 
 
 def head_pose(rotation_deg: Any, pivot: Any) -> np.ndarray:
@@ -246,14 +232,3 @@ def _camera_pose(vertices: np.ndarray, aspect: float) -> np.ndarray:
 def _clip(vertices: np.ndarray, aspect: float) -> dict[str, float]:
     _, distance = _framing(vertices, aspect)
     return {"znear": 0.05 * distance, "zfar": 20.0 * distance}
-
-
-def _light_pose(towards_light: tuple[float, float, float]) -> np.ndarray:
-    """Pose of a directional light shining from ``towards_light`` (it lights along -Z)."""
-    z = np.asarray(towards_light, dtype=np.float64)
-    z /= np.linalg.norm(z)
-    x = np.cross([0.0, 1.0, 0.0], z)
-    x = x / np.linalg.norm(x) if np.linalg.norm(x) > 1e-9 else np.array([1.0, 0.0, 0.0])
-    pose = np.eye(4)
-    pose[:3, :3] = np.stack([x, np.cross(z, x), z], axis=1)
-    return pose

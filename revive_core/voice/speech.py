@@ -47,9 +47,10 @@ from pathlib import Path
 import numpy as np
 
 from revive_core.errors import InputError, ReviveError
+from revive_core.text.language import detect_language
 from revive_core.voice.timing import Phoneme, Speech, Word
 
-__all__ = ["SUPPORTED_LANGUAGES", "MAX_TEXT_CHARS", "SILENCE", "detect_language", "synthesize"]
+__all__ = ["SUPPORTED_LANGUAGES", "MAX_TEXT_CHARS", "SILENCE", "synthesize"]
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 MAX_TEXT_CHARS = 5000
@@ -59,8 +60,6 @@ _REINSTALL = "Run scripts/setup.sh again to reinstall it."
 
 _VOICES = {"en": "en-us", "zh": "cmn"}
 _STRESS_MARKS = str.maketrans("", "", "ˈˌ")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
-_NON_CJK_WORD = re.compile(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 
 # speak_lib.h (API revision 12)
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -112,24 +111,6 @@ _chunks: list[bytes] = []
 _marks: list[_Mark] = []
 
 
-def detect_language(text: str) -> str:
-    """Guess whether a text is Mandarin Chinese or English.
-
-    Parameters
-    ----------
-    text : str
-        Any text.
-
-    Returns
-    -------
-    str
-        ``"zh"`` when the text has at least as many Chinese characters as other words (the
-        Mandarin voice also reads the odd English word), else ``"en"``.
-    """
-    cjk = len(_CJK.findall(text))
-    return "zh" if cjk > 0 and cjk >= len(_NON_CJK_WORD.findall(text)) else "en"
-
-
 def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165, pitch: int = 50,
                variant: str = "") -> Speech:
     """Speak a text and return the audio with the times of its phonemes and words.
@@ -139,7 +120,8 @@ def synthesize(text: str, *, language: str = "auto", rate_wpm: int = 165, pitch:
     text : str
         What to say, at most 5000 characters.
     language : str
-        ``"en"``, ``"zh"`` or ``"auto"`` (see :func:`detect_language`). Region suffixes such
+        ``"en"``, ``"zh"`` or ``"auto"`` (see
+        :func:`revive_core.text.language.detect_language`). Region suffixes such
         as ``"en-US"`` or ``"zh-CN"`` are accepted.
     rate_wpm : int
         Speaking rate in words per minute, 80 to 450.

@@ -7,7 +7,7 @@ the face has one albedo, and each photo lights it by its own second-order spheri
 irradiance at the point's normal. Per level of blur (coarse, then fine) the albedos and
 lightings are solved in closed form by alternation, then the shape (identity, expressions) and
 poses take Levenberg-Marquardt steps on the photos' residuals together with the landmark and
-prior terms (``fit._solve``), with analytic Jacobians through the projection and the normals.
+prior terms (``solve._solve``), with analytic Jacobians through the projection and the normals.
 Visibility (depth test, facing the camera) is fixed per level.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 from scipy.spatial.transform import Rotation
 
+from revive_core.avatar.fit.pose import POSE_SIZE, photo_block, right_jacobian, skew_matrices
 from revive_core.geometry.raster import rasterize
 from revive_core.geometry.spherical_harmonics import sh_basis, sh_gradient
 from revive_core.geometry.srgb import luminance, srgb_to_linear
@@ -73,13 +74,11 @@ class PhotometricTerm:
 
     def update_visibility(self, x: np.ndarray, n_id: int, n_ex: int) -> None:
         """Which points each photo sees squarely (depth test against the face)."""
-        from revive_core.avatar.fit.solve import POSE, _block
-
         identity = x[:n_id]
         for p, photo in enumerate(self.photos):
-            block = _block(x, p, n_id, n_ex)
+            block = photo_block(x, p, n_id, n_ex)
             expression = np.zeros(len(self.model.expression_names))
-            expression[self.problem.expression_index] = block[POSE:]
+            expression[self.problem.expression_index] = block[POSE_SIZE:]
             vertices = self.model.shape(identity, expression)
             camera = photo.camera.posed(block[:3], block[3:6])
             vertex_px, vertex_depth = camera.project(vertices)
@@ -87,7 +86,7 @@ class PhotometricTerm:
             size = (int(np.ceil(camera.width * grid)), int(np.ceil(camera.height * grid)))
             _, _, zbuffer = rasterize(vertex_px * grid, _facing_camera(self.occluders, vertex_px),
                                       size, depth=vertex_depth)
-            points, normals, _, _ = self._geometry(identity, block[POSE:])
+            points, normals, _, _ = self._geometry(identity, block[POSE_SIZE:])
             pixels, depth = camera.project(points)
             inside = ((pixels >= 2).all(1) & (pixels[:, 0] < camera.width - 2)
                       & (pixels[:, 1] < camera.height - 2) & (depth > 0))
@@ -137,17 +136,15 @@ class PhotometricTerm:
     def _values(self, x: np.ndarray, n_id: int, n_ex: int, *, want_jacobian: bool):
         """Photo values (K, S), SH bases (K, S, 9) at the points' normals, and the Jacobian
         (K, S, P) of value minus predicted value."""
-        from revive_core.avatar.fit.solve import POSE, _block, _right_jacobian, _skew
-
         identity = x[:n_id]
-        per = POSE + n_ex
+        per = POSE_SIZE + n_ex
         shape = self.visible.shape
         values, bases = np.zeros(shape), np.zeros(shape + (9,))
         rows = np.zeros(shape + (len(x),)) if want_jacobian else None
         for p, (photo, image) in enumerate(zip(self.photos, self.images)):
-            block = _block(x, p, n_id, n_ex)
+            block = photo_block(x, p, n_id, n_ex)
             points, normals, cross, (edge1, edge2) = self._geometry(identity,
-                                                                             block[POSE:])
+                                                                             block[POSE_SIZE:])
             rotation = Rotation.from_rotvec(block[:3]).as_matrix()
             normals_camera = normals @ rotation.T
             bases[p] = sh_basis(normals_camera)
@@ -182,11 +179,13 @@ class PhotometricTerm:
 
             start = n_id + p * per
             rows[p, :, :n_id] = through_shape(self.identity)
-            rows[p, :, start + POSE:start + per] = through_shape(self.expressions)
+            rows[p, :, start + POSE_SIZE:start + per] = through_shape(self.expressions)
             # Rotation turns both the point and the normal.
-            jr = _right_jacobian(block[:3])
-            turn_point = -np.einsum("sa,ab,sbc,cd->sd", d_cam, rotation, _skew(points), jr)
-            turn_normal = -np.einsum("sa,ab,sbc,cd->sd", d_shading, rotation, _skew(normals), jr)
+            jr = right_jacobian(block[:3])
+            turn_point = -np.einsum("sa,ab,sbc,cd->sd", d_cam, rotation,
+                                    skew_matrices(points), jr)
+            turn_normal = -np.einsum("sa,ab,sbc,cd->sd", d_shading, rotation,
+                                     skew_matrices(normals), jr)
             rows[p, :, start:start + 3] = turn_point - turn_normal
             rows[p, :, start + 3:start + 6] = d_cam
         return values, bases, rows

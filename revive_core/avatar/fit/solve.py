@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from revive_core.geometry.camera import Camera
 from revive_core.avatar.detect import Detection
+from revive_core.avatar.fit.photometric import ITERATIONS, LEVELS, ROUNDS, PhotometricTerm
+from revive_core.avatar.fit.pose import POSE_SIZE, photo_block, right_jacobian, skew_matrices
+from revive_core.avatar.model import MorphableModel
 from revive_core.errors import InputError
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
-from revive_core.avatar.model import MorphableModel
+from revive_core.geometry.camera import Camera
 
 __all__ = ["PhotoFit", "FitResult", "fit_model", "FitProblem"]
 
@@ -53,7 +55,6 @@ BAD_PHOTO_FLOOR = 0.06  # ... and more than this (mean squared landmark error, i
 FACING_HIDDEN, FACING_SEEN = 0.0, 0.35  # cosine to the camera: turned away .. squarely seen
 FACING_FLOOR = 0.1  # the weight left to a landmark on skin turned away from the camera
 PHOTOMETRIC_GUARD = 3.0  # the refinement may not make the landmarks fit this much worse
-POSE = 6
 MAX_ITERATIONS = 50
 
 
@@ -142,10 +143,10 @@ def fit_model(model: MorphableModel, detections: list[Detection], *,
     photos = [_Photo(Camera.for_photo(*d.size), d.landmarks_px[problem.used], d.face_width_px)
               for d in detections]
     n_id, n_ex = len(model.identity_names), len(problem.expression_index)
-    x = np.zeros(n_id + len(photos) * (POSE + n_ex))
+    x = np.zeros(n_id + len(photos) * (POSE_SIZE + n_ex))
     for p, photo in enumerate(photos):
-        _block(x, p, n_id, n_ex)[:POSE] = _initial_pose(photo.camera, problem, photo.target,
-                                                        photo.scale)
+        photo_block(x, p, n_id, n_ex)[:POSE_SIZE] = _initial_pose(photo.camera, problem,
+                                                                  photo.target, photo.scale)
     notes: list[str] = []
     if len(photos) == 1:
         x = _solve(problem, photos, x, n_id, n_ex)
@@ -154,8 +155,9 @@ def fit_model(model: MorphableModel, detections: list[Detection], *,
         # Each photo alone first: landmarks even its own fit can't explain count less (Huber),
         # its cost with an identity of its own is the yardstick for agreement, and the
         # solutions are a warm start for the joint fit.
-        alone = [_solve(problem, [photo], np.concatenate([x[:n_id], _block(x, p, n_id, n_ex)]),
-                        n_id, n_ex) for p, photo in enumerate(photos)]
+        alone = [_solve(problem, [photo],
+                        np.concatenate([x[:n_id], photo_block(x, p, n_id, n_ex)]), n_id, n_ex)
+                 for p, photo in enumerate(photos)]
         _huber_weights(problem, photos, alone, n_id, n_ex)
         solo = [_photo_costs(problem, [photo], xs, n_id, n_ex)[0]
                 for photo, xs in zip(photos, alone)]
@@ -170,8 +172,6 @@ def fit_model(model: MorphableModel, detections: list[Detection], *,
     if notes or len(photos) == 1:
         x = _solve(problem, photos, x, n_id, n_ex)
     if len(photos) > 1 and photometric:
-        from revive_core.avatar.fit.photometric import ITERATIONS, LEVELS, ROUNDS, PhotometricTerm
-
         landmarks_only = x
         for blur in LEVELS:
             term = PhotometricTerm(model, problem, photos, [d.image for d in detections], blur)
@@ -187,11 +187,11 @@ def fit_model(model: MorphableModel, detections: list[Detection], *,
     identity = x[:n_id].copy()
     fitted = []
     for p, (detection, photo) in enumerate(zip(detections, photos)):
-        block = _block(x, p, n_id, n_ex)
+        block = photo_block(x, p, n_id, n_ex)
         camera = photo.camera.posed(block[:3], block[3:6])
         expression = np.zeros(len(model.expression_names))
-        expression[problem.expression_index] = block[POSE:]
-        pixels, _ = camera.project(problem.points(identity, block[POSE:]))
+        expression[problem.expression_index] = block[POSE_SIZE:]
+        pixels, _ = camera.project(problem.points(identity, block[POSE_SIZE:]))
         rms = float(np.sqrt(((pixels - photo.target[:, :2]) ** 2).sum(1).mean()))
         log.debug("%s: landmarks fitted within %.1f px (rms), weight %.2f", detection.path.name,
                   rms, photo.weight)
@@ -202,12 +202,12 @@ def fit_model(model: MorphableModel, detections: list[Detection], *,
 def _solve(problem: FitProblem, photos: list[_Photo], x0: np.ndarray, n_id: int,
            n_ex: int, extra=None, iterations: int = MAX_ITERATIONS) -> np.ndarray:
     """The least-squares fit from ``x0``; ``extra`` (a ``PhotometricTerm``) adds its terms."""
-    per = POSE + n_ex
+    per = POSE_SIZE + n_ex
     lower = np.full_like(x0, -np.inf)
     upper = np.full_like(x0, np.inf)
     lower[:n_id], upper[:n_id] = -4.0, 4.0
     for p in range(len(photos)):
-        start = n_id + p * per + POSE
+        start = n_id + p * per + POSE_SIZE
         lower[start:start + n_ex], upper[start:start + n_ex] = 0.0, 1.0
 
     def residuals(x):
@@ -260,14 +260,14 @@ def _levenberg_marquardt(residuals, jacobian, x: np.ndarray, lower: np.ndarray,
 def _evaluate(problem: FitProblem, photos: list[_Photo], x: np.ndarray, n_id: int, n_ex: int,
               want_jacobian: bool) -> np.ndarray:
     """Residuals (R,), or their Jacobian (R, P) when ``want_jacobian``."""
-    per = POSE + n_ex
+    per = POSE_SIZE + n_ex
     identity = x[:n_id]
     rows = [IDENTITY_PRIOR * (np.eye(n_id, len(x)) if want_jacobian else identity)]
     landmarks = len(problem.used)
     for p, photo in enumerate(photos):
         start = n_id + p * per
         block = x[start:start + per]
-        expression = block[POSE:]
+        expression = block[POSE_SIZE:]
         model_points = problem.points(identity, expression)
         rotation = Rotation.from_rotvec(block[:3]).as_matrix()
         cam = model_points @ rotation.T + block[3:6]
@@ -294,8 +294,8 @@ def _evaluate(problem: FitProblem, photos: list[_Photo], x: np.ndarray, n_id: in
         d_pixel[:, 1, 2] = -f * cam[:, 1] / depth**2
         # d(camera point)/d(parameters): identity, rotation, translation, expression.
         d_identity = np.einsum("ab,ilb->lai", rotation, problem.identity)
-        d_rotation = -np.einsum("ab,lbc,cd->lad", rotation, _skew(model_points),
-                                _right_jacobian(block[:3]))
+        d_rotation = -np.einsum("ab,lbc,cd->lad", rotation, skew_matrices(model_points),
+                                right_jacobian(block[:3]))
         d_translation = np.broadcast_to(np.eye(3), (landmarks, 3, 3))
         d_expression = np.einsum("ab,elb->lae", rotation, problem.expressions)
         d_cam = np.concatenate([d_rotation, d_translation, d_expression], axis=2)  # (L, 3, per)
@@ -311,15 +311,9 @@ def _evaluate(problem: FitProblem, photos: list[_Photo], x: np.ndarray, n_id: in
         depth_rows -= (depth / mean_depth)[:, None] * depth_rows.mean(0)
         rows.append(DEPTH_WEIGHT * (scale * weight)[:, None] * f / mean_depth * depth_rows)
         prior = np.zeros((n_ex, len(x)))
-        prior[:, start + POSE:start + per] = EXPRESSION_PRIOR * np.eye(n_ex)
+        prior[:, start + POSE_SIZE:start + per] = EXPRESSION_PRIOR * np.eye(n_ex)
         rows.append(prior)
     return np.concatenate(rows) if not want_jacobian else np.vstack(rows)
-
-
-def _block(x: np.ndarray, p: int, n_id: int, n_ex: int) -> np.ndarray:
-    """Photo ``p``'s parameters: rotation vector, translation, expression weights."""
-    per = POSE + n_ex
-    return x[n_id + p * per:n_id + (p + 1) * per]
 
 
 def _photo_costs(problem: FitProblem, photos: list[_Photo], x: np.ndarray, n_id: int,
@@ -328,7 +322,7 @@ def _photo_costs(problem: FitProblem, photos: list[_Photo], x: np.ndarray, n_id:
     costs = []
     for p, photo in enumerate(photos):
         single = _Photo(photo.camera, photo.target, photo.scale, 1.0, photo.landmark_weights)
-        r = _evaluate(problem, [single], np.concatenate([x[:n_id], _block(x, p, n_id, n_ex)]),
+        r = _evaluate(problem, [single], np.concatenate([x[:n_id], photo_block(x, p, n_id, n_ex)]),
                       n_id, n_ex, False)[n_id:n_id + 2 * len(problem.used)]
         costs.append(float(r @ r) / len(problem.used))
     return costs
@@ -343,9 +337,9 @@ def _huber_weights(problem: FitProblem, photos: list[_Photo], solutions: list[np
     """
     for p, photo in enumerate(photos):
         x = solutions[p] if len(solutions) == len(photos) else solutions[0]
-        block = _block(x, 0 if len(solutions) == len(photos) else p, n_id, n_ex)
+        block = photo_block(x, 0 if len(solutions) == len(photos) else p, n_id, n_ex)
         pixels, _ = photo.camera.posed(block[:3], block[3:6]).project(
-            problem.points(x[:n_id], block[POSE:]))
+            problem.points(x[:n_id], block[POSE_SIZE:]))
         in_sd = np.linalg.norm(pixels - photo.target[:, :2], axis=1) / (LANDMARK_SD * photo.scale)
         photo.landmark_weights = np.sqrt(HUBER_SD / np.maximum(in_sd, HUBER_SD)) * _facing_weights(
             problem, x[:n_id], block)
@@ -359,7 +353,7 @@ def _facing_weights(problem: FitProblem, identity: np.ndarray, block: np.ndarray
     fitting them pulls the identity toward that average.
     """
     rotation = Rotation.from_rotvec(block[:3]).as_matrix()
-    points = problem.points(identity, block[POSE:]) @ rotation.T + block[3:6]
+    points = problem.points(identity, block[POSE_SIZE:]) @ rotation.T + block[3:6]
     to_camera = -points / np.linalg.norm(points, axis=1, keepdims=True)
     facing = (problem.normals(identity) @ rotation.T * to_camera).sum(1)
     return np.clip((facing - FACING_HIDDEN) / (FACING_SEEN - FACING_HIDDEN), FACING_FLOOR, 1.0)
@@ -385,25 +379,6 @@ def _agreement_weights(joint: list[float], solo: list[float], photos: list[_Phot
                          f"less in the face shape ({photo.weight:.0%}). It may show someone else, "
                          "or the face may be partly hidden or distorted.")
     return notes
-
-
-def _skew(v: np.ndarray) -> np.ndarray:
-    """Cross-product matrices (N, 3, 3) of vectors (N, 3)."""
-    s = np.zeros(v.shape[:-1] + (3, 3))
-    s[..., 0, 1], s[..., 0, 2] = -v[..., 2], v[..., 1]
-    s[..., 1, 0], s[..., 1, 2] = v[..., 2], -v[..., 0]
-    s[..., 2, 0], s[..., 2, 1] = -v[..., 1], v[..., 0]
-    return s
-
-
-def _right_jacobian(rotvec: np.ndarray) -> np.ndarray:
-    """SO(3)'s right Jacobian: R(w + d) ~ R(w) Exp(J_r(w) d)."""
-    theta = float(np.linalg.norm(rotvec))
-    k = _skew(rotvec)
-    if theta < 1e-8:
-        return np.eye(3) - 0.5 * k
-    return (np.eye(3) - (1 - np.cos(theta)) / theta**2 * k
-            + (theta - np.sin(theta)) / theta**3 * k @ k)
 
 
 def _initial_pose(camera: Camera, problem: FitProblem, target: np.ndarray, scale: float):

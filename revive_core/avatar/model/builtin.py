@@ -281,7 +281,8 @@ def contact_sheet(path: Path, *, size: int = 256, columns: int = 8) -> Path:
     from PIL import Image, ImageDraw
 
     from revive_core.avatar.model.embedding import region_colours
-    from revive_core.avatar.model.views import Lighting, MeshRenderer, look_at_face
+    from revive_core.avatar.model.views import Lighting, look_at_face, render_mesh
+    from revive_core.geometry.offscreen import OffscreenRenderer
 
     model = builtin_model()
     colours = region_colours(model)
@@ -291,13 +292,13 @@ def contact_sheet(path: Path, *, size: int = 256, columns: int = 8) -> Path:
     rows = -(-len(names) // columns)
     sheet = Image.new("RGB", (columns * size, rows * size), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    with MeshRenderer(size, size) as renderer:
+    with OffscreenRenderer(size, size) as renderer:
         camera = look_at_face(face, size, size, yaw_deg=-25.0, pitch_deg=-5.0, fill=0.5)
         for index, name in enumerate(names):
             vertices = model.shape(expression=None if name == "neutral"
                                    else shown.get(name, {name: 1.0}))
-            image, _ = renderer.render(vertices, model.faces, camera, colours=colours,
-                                       lighting=Lighting(direction=(0.4, 0.5, 1.0)))
+            image, _ = render_mesh(renderer, vertices, model.faces, camera, colours=colours,
+                                   lighting=Lighting(direction=(0.4, 0.5, 1.0)))
             x, y = (index % columns) * size, (index // columns) * size
             sheet.paste(Image.fromarray(image), (x, y))
             draw.text((x + 4, y + 4), " + ".join(shown.get(name, {name: 1.0})), fill=(0, 0, 0))

@@ -24,7 +24,9 @@ from PIL import Image
 from revive_core.errors import ReviveError
 from revive_core.avatar.model.morphable import MorphableModel
 from revive_core.avatar.model.surface import closest_points
-from revive_core.avatar.model.views import Lighting, MeshRenderer, look_at_face
+from revive_core.avatar.model.views import Lighting, look_at_face, render_mesh
+from revive_core.geometry.offscreen import OffscreenRenderer
+from revive_core.geometry.polyline import polyline_distance
 
 __all__ = ["derive_mediapipe_embedding", "region_colours", "paint_lips_and_brows", "VIEWS"]
 
@@ -69,25 +71,13 @@ def paint_lips_and_brows(model: MorphableModel, colours: np.ndarray, *,
     landmarks, _ = model.ibug_landmarks(v)
     front = skin & (v[:, 2] > landmarks[30, 2] - 0.05)
     lips = front & (inside_polygon(v[:, :2], landmarks[48:60, :2])
-                    | near_polyline(v, landmarks[48:60], 0.0015))
+                    | (polyline_distance(v[:, :2], landmarks[48:60, :2], closed=True) < 0.0015))
     colours[lips] = colours[lips] * LIP_TINT
-    brows = front & (near_polyline(v, landmarks[17:22], BROW_HALF_WIDTH_M, closed=False)
-                     | near_polyline(v, landmarks[22:27], BROW_HALF_WIDTH_M, closed=False))
+    brow_distance = np.minimum(polyline_distance(v[:, :2], landmarks[17:22, :2]),
+                               polyline_distance(v[:, :2], landmarks[22:27, :2]))
+    brows = front & (brow_distance < BROW_HALF_WIDTH_M)
     colours[brows] = 0.5 * colours[brows] + 0.5 * np.asarray(brow_rgb, float)
     return colours
-
-
-def near_polyline(points: np.ndarray, line: np.ndarray, radius: float, *,
-                  closed: bool = True) -> np.ndarray:
-    """(N,) points within ``radius`` of a polyline, measured in the front view (x, y)."""
-    p = points[:, :2]
-    a, b = line[:, :2], np.roll(line[:, :2], -1, axis=0)
-    if not closed:
-        a, b = a[:-1], b[:-1]
-    ab = b - a
-    t = np.clip(((p[:, None] - a[None]) * ab[None]).sum(2) / (ab**2).sum(1)[None], 0, 1)
-    closest = a[None] + t[..., None] * ab[None]
-    return np.linalg.norm(p[:, None] - closest, axis=2).min(1) < radius
 
 
 def derive_mediapipe_embedding(model: MorphableModel, *, views=VIEWS
@@ -103,11 +93,11 @@ def derive_mediapipe_embedding(model: MorphableModel, *, views=VIEWS
     colours = paint_lips_and_brows(model, region_colours(model))
     lifted: list[np.ndarray] = []
     frontal: list[bool] = []
-    with MeshRenderer(SIZE, SIZE) as renderer, tempfile.TemporaryDirectory() as tmp:
+    with OffscreenRenderer(SIZE, SIZE) as renderer, tempfile.TemporaryDirectory() as tmp:
         for yaw, pitch in views:
             camera = look_at_face(face, SIZE, SIZE, yaw_deg=yaw, pitch_deg=pitch, fill=0.5)
-            image, depth = renderer.render(vertices, model.faces, camera, colours=colours,
-                                           lighting=Lighting(direction=(0.2, 0.3, 1.0)))
+            image, depth = render_mesh(renderer, vertices, model.faces, camera, colours=colours,
+                                       lighting=Lighting(direction=(0.2, 0.3, 1.0)))
             path = Path(tmp) / f"view_{yaw:+.0f}_{pitch:+.0f}.png"
             Image.fromarray(image).save(path)
             try:

@@ -1,8 +1,9 @@
 """Import ICT-FaceKit (USC ICT's MIT-licensed morphable head) into Revive's model format.
 
-``revive model import-ict PATH`` takes the upstream ICT-FaceKit folder, its FaceXModel folder,
-or a zip of either (as downloaded), converts it and installs it where ``--model ict`` finds it
-(see ``registry.py``). Nothing of ICT-FaceKit is part of Revive; the user downloads it.
+:func:`read_ict` takes the upstream ICT-FaceKit folder, its FaceXModel folder, or a zip of
+either (as downloaded) and converts it; ``revive model import-ict PATH``
+(:mod:`revive_core.cli.model`) installs the result where ``--model ict`` finds it (see
+``registry.py``). Nothing of ICT-FaceKit is part of Revive; the user downloads it.
 
 The conversion:
 
@@ -26,7 +27,6 @@ The conversion:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
@@ -40,7 +40,7 @@ from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.model.morphable import MorphableModel
 from revive_core.avatar.model.surface import vertex_embedding
 
-__all__ = ["read_ict", "import_ict", "add_commands", "ICT_MODEL_NAME"]
+__all__ = ["read_ict", "ICT_MODEL_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -282,36 +282,3 @@ def _ibug_embedding(files: _Files, faces: np.ndarray) -> tuple[np.ndarray, np.nd
     if indices.shape != (68,):
         raise InputError(f"{files.where(name)} lists {indices.size} landmarks, not 68.", IMPORT_HINT)
     return vertex_embedding(indices, faces)
-
-
-def import_ict(path: Path, *, name: str = ICT_MODEL_NAME) -> Path:
-    """Convert ICT-FaceKit at ``path`` and install it as ``name``; returns the model's folder."""
-    from revive_core.avatar.model.registry import install_model
-
-    return install_model(read_ict(path), name)
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """``revive model import-ict PATH`` and ``revive model list``."""
-    model = subparsers.add_parser("model", help="install and list face models")
-    commands = model.add_subparsers(dest="model_command", required=True)
-    p = commands.add_parser("import-ict", help="convert ICT-FaceKit so that --model ict finds it")
-    p.add_argument("path", type=Path, metavar="PATH",
-                   help="the ICT-FaceKit folder, its FaceXModel folder, or a zip of either")
-    p.add_argument("--name", default=ICT_MODEL_NAME, help="install under this name (default: ict)")
-    p.set_defaults(run=_run_import)
-    p = commands.add_parser("list", help="the installed face models")
-    p.set_defaults(run=_run_list)
-
-
-def _run_import(args: argparse.Namespace) -> None:
-    folder = import_ict(args.path, name=args.name)
-    log.info("ICT-FaceKit installed as %r in %s (use --model %s).", args.name, folder, args.name)
-
-
-def _run_list(args: argparse.Namespace) -> None:
-    from revive_core.avatar.model.registry import installed_models, models_dir
-
-    print(f"Face models ({models_dir()}):")
-    for name in installed_models():
-        print(f"  {name}")

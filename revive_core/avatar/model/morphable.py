@@ -8,7 +8,8 @@ On disk a model is a folder (or a zip of one) with two files:
     model.json   format "revive.morphable-model", version, model id, units "m", axes, counts,
                  identity, expression and region names, info (source, licence, credits)
     model.npz    vertices (V,3) f32, faces (F,3) i32, uvs (T,2) f32, uv_faces (F,3) i32,
-                 vertex_regions (V,) u8, identity (I,V,3) f32, expressions (E,V,3) f32,
+                 vertex_regions (V,) u8, identity (I,V,3) f32 or f16, expressions (E,V,3)
+                 f32 or f16 (f16 halves a shipped model; loaded as f32),
                  landmark_faces (478,) i32, landmark_bary (478,3) f32,
                  ibug_faces (68,) i32, ibug_bary (68,3) f32, optional polygon_triangles (P,) u8:
                  how many consecutive faces make up each polygon, a fan from its first corner
@@ -95,8 +96,12 @@ def embedded_points(vertices: np.ndarray, faces: np.ndarray, point_faces: np.nda
     return points, mask
 
 
-def save_model(model: MorphableModel, folder: Path) -> Path:
-    """Write ``model`` to ``folder`` atomically (a model already there is replaced whole)."""
+def save_model(model: MorphableModel, folder: Path, *, shape_dtype: type = np.float32) -> Path:
+    """Write ``model`` to ``folder`` atomically (a model already there is replaced whole).
+
+    ``shape_dtype=np.float16`` stores the identity and expression shapes at half precision
+    (0.1 micrometre steps on shapes of a few centimetres), for a model that ships.
+    """
     document = {
         "format": MODEL_FORMAT,
         "version": MODEL_VERSION,
@@ -116,8 +121,8 @@ def save_model(model: MorphableModel, folder: Path) -> Path:
         "uvs": model.uvs.astype(np.float32),
         "uv_faces": model.uv_faces.astype(np.int32),
         "vertex_regions": model.vertex_regions.astype(np.uint8),
-        "identity": model.identity_basis_m.astype(np.float32),
-        "expressions": model.expression_deltas_m.astype(np.float32),
+        "identity": model.identity_basis_m.astype(shape_dtype),
+        "expressions": model.expression_deltas_m.astype(shape_dtype),
         "landmark_faces": model.landmark_faces.astype(np.int32),
         "landmark_bary": model.landmark_bary.astype(np.float32),
         "ibug_faces": model.ibug_faces.astype(np.int32),
@@ -175,8 +180,9 @@ def load_model(path: Path) -> MorphableModel:
         model_id=doc["model_id"], vertices_m=v.astype(np.float64), faces=f.astype(np.int32),
         uvs=a["uvs"].astype(np.float32), uv_faces=a["uv_faces"].astype(np.int32),
         region_names=list(doc["regions"]), vertex_regions=a["vertex_regions"].astype(np.uint8),
-        identity_names=list(doc["identity"]), identity_basis_m=a["identity"],
-        expression_names=list(doc["expressions"]), expression_deltas_m=a["expressions"],
+        identity_names=list(doc["identity"]), identity_basis_m=a["identity"].astype(np.float32),
+        expression_names=list(doc["expressions"]),
+        expression_deltas_m=a["expressions"].astype(np.float32),
         landmark_faces=a["landmark_faces"].astype(np.int32),
         landmark_bary=a["landmark_bary"].astype(np.float32),
         ibug_faces=a["ibug_faces"].astype(np.int32), ibug_bary=a["ibug_bary"].astype(np.float32),

@@ -8,7 +8,7 @@
 - ``light``: each photo's lighting (2nd-order spherical harmonics) estimated and divided out;
 - ``fuse``: colour equalisation between photos, multi-band seam blending, smooth fills;
 - ``complete``: a GAN trained on the person's visible skin fills what no photo saw;
-- ``parts``: eyes, teeth, gums, mouth interior and lashes get textures of their own.
+- ``regions``: eyes, teeth, gums, mouth interior and lashes get textures of their own.
 """
 from revive_core.avatar.texture.bake import METHODS, TextureResult, bake_texture
 from revive_core.avatar.texture.complete import CompletionSettings, load_generator, save_generator

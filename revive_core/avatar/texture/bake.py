@@ -18,15 +18,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from revive_core.avatar.texture.complete import CompletionSettings, complete_texture, symmetric_fill
-from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill_unseen, pull_push, surface_fill,
-                   trusted_level, weighted_average)
+from revive_core.avatar.texture.complete import (CompletionSettings, complete_texture,
+                                                 symmetric_fill)
+from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill_unseen,
+                                             pull_push, surface_fill, trusted_level,
+                                             weighted_average)
 from revive_core.avatar.texture.light import Lighting, delight, estimate_lighting
-from revive_core.avatar.texture.parts import paint_parts, region_kinds
 from revive_core.avatar.texture.project import PhotoView, ViewSamples, sample_view
-from revive_core.avatar.texture.tone import (DEFAULT_SKIN_AB, colourise, is_monochrome, linear_to_srgb, luminance,
-                   skin_chroma)
+from revive_core.avatar.texture.regions import paint_parts, region_kinds
+from revive_core.avatar.texture.tone import (DEFAULT_SKIN_AB, colourise, is_monochrome,
+                                             skin_chroma)
 from revive_core.avatar.texture.uv import UVLayout, mirror_texels, uv_layout
+from revive_core.geometry.srgb import linear_to_srgb, luminance
 
 __all__ = ["METHODS", "TextureResult", "bake_texture"]
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from revive_core.geometry.spherical_harmonics import sh_basis
 
-__all__ = ["Lighting", "sh_basis", "estimate_lighting", "delight"]
+__all__ = ["Lighting", "estimate_lighting", "delight"]
 
 # Band-1 coefficient of a unit directional light's irradiance: A1 * Y1 = (2 pi / 3) * 0.488603.
 _BAND1_PER_INTENSITY = 2.0 * np.pi / 3.0 * 0.488603

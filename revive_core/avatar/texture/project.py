@@ -9,7 +9,9 @@ silhouette may land on the background or hair: their confidence fades toward the
 and there a texel whose colour is far from the skin's (CIELAB distance) is dropped. Texels
 whose photo pixel is background by the person segmentation (``segment.person_mask``) are
 dropped everywhere: around the neck and the top of the head the fit can be off by more than
-the fading band.
+the fading band. Pixels inside the mouth's opening (the inner lip contour of the landmarks) are
+never taken: where the fit opens the mouth a little less than the photo, they would paint the
+photo's teeth or the dark of the mouth onto the lips.
 """
 from __future__ import annotations
 
@@ -18,19 +20,23 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from revive_core.avatar.segment import person_mask
+from revive_core.avatar.texture.uv import UVLayout
 from revive_core.geometry.camera import Camera
 from revive_core.geometry.raster import rasterize
-from revive_core.avatar.segment import person_mask
-from revive_core.avatar.texture.tone import srgb_to_linear
-from revive_core.avatar.texture.uv import UVLayout
+from revive_core.geometry.srgb import srgb_to_linear
 
-__all__ = ["PhotoView", "ViewSamples", "sample_view"]
+__all__ = ["INNER_LIPS", "PhotoView", "ViewSamples", "sample_view"]
 
 MIN_FACING = 0.2  # cosine of the steepest viewing angle that still counts
 EDGE_MARGIN_PX = 2  # photo pixels next to a silhouette or occlusion edge are not trusted
 SILHOUETTE_BAND = 0.06  # confidence fades over this fraction of the head's size in the photo
 OUTLIER_DELTA_E = 22.0  # near the silhouette, colours this far from the skin's are dropped
 PERSON_LOW, PERSON_HIGH = 0.3, 0.7  # person probability: below LOW dropped, above HIGH kept
+# mediapipe's inner lip contour, around the mouth's opening
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
+              88, 95)
+MOUTH_MARGIN = 0.04  # the opening is widened by this share of the mouth's width
 
 
 @dataclass
@@ -41,6 +47,7 @@ class PhotoView:
     camera: Camera
     vertices_m: np.ndarray  # (V, 3) posed by the fit, with the photo's expression
     person: np.ndarray | None = None  # (H, W) 0..1 person probability; segmented when None
+    mouth_px: np.ndarray | None = None  # (K, 2) the mouth's opening in the photo (INNER_LIPS)
 
 
 @dataclass
@@ -111,10 +118,21 @@ def sample_view(view: PhotoView, faces: np.ndarray, layout: UVLayout,
     on_person = np.clip((_bilinear(person, pixels)[:, 0] - PERSON_LOW)
                         / (PERSON_HIGH - PERSON_LOW), 0.0, 1.0)
     confidence = np.where(visible, facing * resolution * silhouette * on_person, 0.0)
+    if view.mouth_px is not None:
+        confidence[_mouth_opening(view.mouth_px, (cam.height, cam.width))[row, col]] = 0.0
     colours = srgb_to_linear(_bilinear(view.image, pixels) / 255.0)
     confidence[(silhouette < 1) & _colour_outliers(colours, confidence, silhouette >= 1)] = 0.0
     colours[confidence <= 0] = 0.0
     return ViewSamples(colours, confidence.astype(np.float64), normals)
+
+
+def _mouth_opening(contour_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: inside the inner lip contour, widened by MOUTH_MARGIN of the mouth's width."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(contour_px).astype(np.int32)], 1)
+    width = float(np.ptp(contour_px[:, 0]))
+    margin = max(1, int(round(MOUTH_MARGIN * width)))
+    return cv2.dilate(mask, np.ones((2 * margin + 1,) * 2, np.uint8)) > 0 if mask.any() else mask > 0
 
 
 def _colour_outliers(colours: np.ndarray, confidence: np.ndarray,

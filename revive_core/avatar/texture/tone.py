@@ -1,4 +1,5 @@
-"""Colour handling of photos: sRGB decoding, and what to do with grayscale and sepia prints.
+"""Colour handling of photos: what to do with grayscale and sepia prints (sRGB decoding is in
+``geometry.srgb``).
 
 Choice for old photos: a grayscale or sepia photo keeps its own light and dark (its luminance),
 and its colour is *estimated*: taken from the person's colour photos when there are any, else a
@@ -12,10 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from revive_core.geometry.srgb import linear_to_srgb, luminance, srgb_to_linear
-
-__all__ = ["srgb_to_linear", "linear_to_srgb", "luminance", "is_monochrome", "colourise",
-           "skin_chroma", "DEFAULT_SKIN_AB"]
+__all__ = ["is_monochrome", "colourise", "skin_chroma", "DEFAULT_SKIN_AB"]
 
 # CIELAB a*, b* of a medium skin tone (between the light and dark ends of published skin
 # colour measurements, which cluster around a* 10..18, b* 12..22).

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from revive_core.geometry.mesh import vertex_normals
 from revive_core.geometry.raster import rasterize
 
-__all__ = ["UVLayout", "uv_layout", "vertex_normals", "mirror_texels"]
+__all__ = ["UVLayout", "uv_layout", "mirror_texels"]
 
 
 @dataclass
@@ -90,16 +91,6 @@ def uv_layout(uvs: np.ndarray, uv_faces: np.ndarray, size: int, *,
     rows, cols = np.nonzero(face_id >= 0)
     return UVLayout(size, rows, cols, face_id[rows, cols].astype(np.int64),
                     bary[rows, cols].astype(np.float64))
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit normals, the area-weighted mean of the adjacent triangles' normals."""
-    corners = vertices[faces]
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normals = np.zeros_like(vertices, dtype=np.float64)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_normals)
-    return normals / (np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12)
 
 
 def mirror_texels(points_m: np.ndarray, candidates: np.ndarray, *,

@@ -24,16 +24,17 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
                        StringProperty)
 from bpy.types import AddonPreferences, Panel, PropertyGroup
 
-from .head import PROP_AVATAR, find_head, head_pivot
+from ..about import PACKAGE
+from ..imp.head import PROP_AVATAR, find_head, head_pivot
+from ..imp.rig import control_groups, find_controls
+from ..revive_formats.label import DEFAULT_SIZE, LABEL_POSITIONS
+from ..stage.performance import HEAD_TRACK, LAYER_TRACKS
+from ..stage.stage import PROP_STAGE
 from .operators import (OPERATORS, REVIVE_OT_build_avatar, REVIVE_OT_import_avatar,
                         REVIVE_OT_import_take, REVIVE_OT_key_face, REVIVE_OT_preview,
                         REVIVE_OT_render_video, REVIVE_OT_reset_face, REVIVE_OT_setup_stage,
                         REVIVE_OT_speak_line, REVIVE_OT_stop_job, current_job,
                         stop_current_job)
-from .performance import HEAD_TRACK, LAYER_TRACKS
-from .revive_formats.label import DEFAULT_SIZE, LABEL_POSITIONS
-from .rig import control_groups, find_controls
-from .stage import PROP_STAGE
 
 __all__ = ["register", "unregister"]
 
@@ -41,7 +42,7 @@ __all__ = ["register", "unregister"]
 # --- preferences and settings ----------------------------------------------------------------
 
 class ReviveAddonPreferences(AddonPreferences):
-    bl_idname = __package__
+    bl_idname = PACKAGE
 
     revive_command: StringProperty(
         name="revive command",

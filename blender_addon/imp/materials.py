@@ -26,8 +26,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from .revive_formats import Avatar
-from .revive_formats.polygons import first_triangles
+from ..revive_formats import Avatar
+from ..revive_formats.polygons import first_triangles
 
 __all__ = ["KINDS", "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
            "set_input"]

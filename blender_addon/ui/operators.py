@@ -1,7 +1,7 @@
 """Revive's operators in Blender: import, stage, render, and the heavy steps in the background.
 
-The operators only read what the person chose and call ``scene``, ``frames``,
-``render_settings`` and ``jobs``; a ReviveError (a wrong folder, a take for no head, no GPU)
+The operators only read what the person chose and call ``imp``, ``stage``, ``render.frames``,
+``render.settings`` and ``jobs``; a ReviveError (a wrong folder, a take for no head, no GPU)
 becomes an error report with its hint, never a traceback. Heavy steps (building an avatar,
 speaking a line, a pyrender preview) run the ``revive`` command in the background: a modal
 timer shows its progress in the status bar and the panel, Esc or "Stop" cancels it, and Blender
@@ -32,16 +32,17 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, StringProperty
 from bpy.types import Operator, OperatorFileListElement
 
-from . import bl_info
-from .frames import (cached_devices, encode_video, frame_cache, frame_output, open_cache,
-                     record_device, render_frames)
-from .head import find_head
+from ..about import PACKAGE, VERSION
+from ..imp.head import find_head, import_avatar
+from ..imp.rig import control_groups, find_controls
+from ..render.frames import (cached_devices, encode_video, frame_cache, frame_output,
+                             open_cache, record_device, render_frames)
+from ..render.settings import configure_render
+from ..revive_formats import ReviveError, read_avatar, read_take
+from ..revive_formats.progress import wrote_line
+from ..stage.performance import apply_take
+from ..stage.stage import setup_stage
 from .jobs import Job
-from .performance import apply_take
-from .render_settings import configure_render
-from .revive_formats import ReviveError, read_avatar, read_take
-from .rig import control_groups, find_controls
-from .scene import import_avatar, setup_stage
 
 __all__ = ["OPERATORS", "REVIVE_OT_build_avatar", "REVIVE_OT_import_avatar",
            "REVIVE_OT_import_take", "REVIVE_OT_key_face", "REVIVE_OT_preview",
@@ -145,7 +146,7 @@ def _apply_take(context, head: bpy.types.Object, path: Path) -> None:
 
 
 def _revive_command() -> str:
-    prefs = bpy.context.preferences.addons[__package__].preferences
+    prefs = bpy.context.preferences.addons[PACKAGE].preferences
     command = prefs.command()
     if command is None:
         raise ReviveError("The revive command was not found.",
@@ -312,7 +313,7 @@ class REVIVE_OT_render_video(Operator):
         return {"FINISHED"}
 
     def _key(self, scene, settings) -> dict:
-        key = {"format": "revive.frames", "version": 1, "addon": list(bl_info["version"]),
+        key = {"format": "revive.frames", "version": 1, "addon": list(VERSION),
                "file": bpy.data.filepath, "scene": scene.name,
                "resolution": [scene.render.resolution_x, scene.render.resolution_y],
                "engine": settings.engine, "preset": settings.preset, "samples": settings.samples}
@@ -329,7 +330,7 @@ def _encode_when_done(scene, cache: Path, start: int, end: int, out: Path,
             encode_video(scene, cache, start, end, out,
                          render={**render, "devices": cached_devices(cache)})
             shutil.rmtree(cache, ignore_errors=True)
-            print(f"Revive: wrote {out}")
+            print(wrote_line(out))
         except ReviveError as exc:
             print(f"Revive: {exc.message} {exc.hint}")
         return None

@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from revive_core.text.sentence_embedding import SentenceEncoder
 from revive_core.errors import InputError
 from revive_core.persona.history import History, normalise_speaker
 from revive_core.persona.store import Line, Persona
 from revive_core.persona.style import describe_style
+from revive_core.text.sentence_embedding import SentenceEncoder
 
 __all__ = ["build_persona", "find_speaker"]
 

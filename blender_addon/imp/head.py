@@ -20,9 +20,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
+from ..revive_formats import Avatar, ReviveError
+from ..revive_formats.polygons import polygon_corners
 from . import materials, portrait, rig
-from .revive_formats import Avatar, ReviveError
-from .revive_formats.polygons import polygon_corners
 
 __all__ = ["PIVOT_NAME", "PROP_AVATAR", "find_head", "head_pivot", "import_avatar",
            "to_blender"]

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import bpy
 
-from . import bl_info
-from .revive_formats import ReviveError
-from .revive_formats.label import (DEFAULT_POSITION, DEFAULT_SIZE, METADATA_NOTE, make_label,
-                                   write_mp4_label)
-from .scene import PROP_AVATAR, check_resolution, find_head, fit_label
+from ..about import VERSION
+from ..imp.head import PROP_AVATAR, find_head
+from ..revive_formats import ReviveError
+from ..revive_formats.label import DEFAULT_POSITION, DEFAULT_SIZE, METADATA_NOTE, make_label
+from ..revive_formats.mp4 import write_mp4_label
+from ..stage.stage import check_resolution, fit_label
 
 __all__ = ["DEVICES", "ENGINES", "GPU_BACKENDS", "METADATA_NOTE", "PRESETS", "Preset",
            "configure_render", "find_gpu", "label_mp4", "scene_label"]
@@ -267,7 +268,7 @@ def scene_label(scene: bpy.types.Scene) -> dict:
     marks = [o for o in scene.objects if o.get("revive_label") and not o.hide_render]
     shown = bool(marks) and scene.camera is not None and marks[0].parent == scene.camera
     return make_label(
-        consent=consent, tool_version=".".join(map(str, bl_info["version"])), kind="render",
+        consent=consent, tool_version=".".join(map(str, VERSION)), kind="render",
         visible=shown, avatar_name=head.get(PROP_AVATAR), model_id=head.get("revive_model"),
         **({"position": marks[0].get("revive_label_position", DEFAULT_POSITION),
             "size": float(marks[0].get("revive_label_size", DEFAULT_SIZE))} if shown else {}))

@@ -4,10 +4,11 @@ Building an avatar from photos, speaking a line or making a pyrender preview tak
 minutes and need the full Revive core (mediapipe, torch, espeak-ng), which Blender's Python
 does not have. So the add-on runs the ``revive`` command line program and watches it: a
 reader thread collects its output, ``Job.poll`` turns it into a fraction done and the latest
-message (the CLI's "1/4 Fitting the face model" steps, "Revive: ..." lines, render frames),
-and ``Job.cancel`` stops it (Ctrl-C's SIGINT, which Revive's commands answer by removing what
-they had half-written, then SIGKILL after a grace period). Nothing here touches Blender data: the
-operators in ``ui`` do that when a job is done, from a modal timer, so Blender never freezes.
+message (the CLI's "1/4 Fitting the face model" steps, "Revive: ..." lines, render frames as
+``revive_formats.progress`` prints them), and ``Job.cancel`` stops it (Ctrl-C's SIGINT, which
+Revive's commands answer by removing what they had half-written, then SIGKILL after a grace
+period). Nothing here touches Blender data: the operators (``operators``) do that when a job is
+done, from a modal timer, so Blender never freezes.
 
 Classes
 -------
@@ -26,11 +27,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ..revive_formats.progress import FRAME, PREFIX, last_message
+
 __all__ = ["Job", "JobStatus"]
 
 _STEP = re.compile(r"(\d+)/(\d+)\s+([^\[\r\n]*?)\s*\[")  # tqdm: "2/4 Fitting the face model ["
-_FRAME = re.compile(r"^Revive: frame \d+ \((\d+)/(\d+)\)")
-_MESSAGE = re.compile(r"^Revive: (.+)$")
 
 
 @dataclass
@@ -47,11 +48,9 @@ class JobStatus:
     @property
     def error(self) -> str:
         """The command's own explanation of a failure ("Revive: ..." and its hint), if any."""
+        if found := last_message(self.tail):
+            return " ".join(found).strip()
         lines = [line for line in self.tail if line.strip()]
-        for i in range(len(lines) - 1, -1, -1):
-            if lines[i].startswith("Revive: "):
-                hint = lines[i + 1].strip() if i + 1 < len(lines) else ""
-                return f"{lines[i][len('Revive: '):]} {hint}".strip()
         return lines[-1] if lines else ""
 
 
@@ -101,15 +100,16 @@ class Job:
             return
         with self._lock:
             self._lines.append(line)
-            if match := _FRAME.match(line):
-                self._fraction = int(match.group(1)) / max(int(match.group(2)), 1)
-                self._message = f"Rendering frame {match.group(1)} of {match.group(2)}"
+            if match := FRAME.match(line):
+                done, total = match.group(2), match.group(3)
+                self._fraction = int(done) / max(int(total), 1)
+                self._message = f"Rendering frame {done} of {total}"
             elif match := _STEP.search(line):
                 done, total = int(match.group(1)), int(match.group(2))
                 self._fraction = done / max(total, 1)
                 self._message = match.group(3).strip() or self._message
-            elif match := _MESSAGE.match(line):
-                self._message = match.group(1)
+            elif line.startswith(PREFIX):
+                self._message = line[len(PREFIX):]
 
     def poll(self) -> JobStatus:
         """A snapshot of the job; ``running`` is False once the process and its output ended."""

@@ -12,7 +12,7 @@ Blinks and gaze   Revive Face Controls  add     eyelids, and gazeYaw / gazePitch
 Head motion       Revive Head (pivot)   replace nods, turns and tilts (Euler YXZ)
 ================  ====================  ======  ============================================
 
-The face tracks key the face controls (see ``rig``), whose drivers move the shape keys; the
+The face tracks key the face controls (see ``imp.rig``), whose drivers move the shape keys; the
 controls clamp to 0..1, so mouth + emotion + blinks gives exactly the take's combined curve.
 A take written by ``revive say`` carries its layers (``Take.layers``); an older take, or one
 from elsewhere, is split by channel name instead (``layer_of``). The voice is a sound strip;
@@ -38,10 +38,10 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .head import PROP_AVATAR, find_head, head_pivot
-from .revive_formats import ReviveError, Take
-from .revive_formats.take import wav_bytes
-from .rig import find_controls
+from ..imp.head import PROP_AVATAR, find_head, head_pivot
+from ..imp.rig import find_controls
+from ..revive_formats import ReviveError, Take
+from ..revive_formats.take import wav_bytes
 
 __all__ = ["HEAD_TRACK", "LAYER_TRACKS", "SOUND_STRIP_NAME", "SUBTITLE_PREFIX", "add_subtitles",
            "apply_take", "layer_of", "new_sound_strip", "set_head_motion", "take_layers"]
@@ -328,7 +328,7 @@ def _set_sound(scene: bpy.types.Scene, take: Take, audio_path) -> None:
     if audio_path is not None:
         path = Path(audio_path).resolve()
         if not (path.is_file() and path.read_bytes() == data):
-            from .revive_formats.storage import atomic_write_bytes
+            from ..revive_formats.storage import atomic_write_bytes
             atomic_write_bytes(path, data)
         new_sound_strip(strips, path, channel=1, frame_start=1)
         return

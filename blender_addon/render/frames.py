@@ -36,11 +36,12 @@ from pathlib import Path
 
 import bpy
 
-from .performance import SOUND_STRIP_NAME, SUBTITLE_PREFIX, new_sound_strip
-from .render_settings import label_mp4
-from .revive_formats import ReviveError
-from .revive_formats.label import write_sidecar
-from .revive_formats.storage import atomic_write_bytes, dumps_json
+from ..revive_formats import ReviveError
+from ..revive_formats.label import write_sidecar
+from ..revive_formats.progress import frame_line
+from ..revive_formats.storage import atomic_write_bytes, dumps_json
+from ..stage.performance import SOUND_STRIP_NAME, SUBTITLE_PREFIX, new_sound_strip
+from .settings import label_mp4
 
 __all__ = ["cached_devices", "encode_video", "frame_cache", "frame_output", "frame_path",
            "missing_frames", "open_cache", "record_device", "render_frames"]
@@ -170,7 +171,7 @@ def render_frames(scene: bpy.types.Scene, folder: Path, start: int, end: int) ->
 
     def frame_written(*_args) -> None:
         done[0] += 1
-        print(f"Revive: frame {scene.frame_current} ({done[0]}/{len(missing)})", flush=True)
+        print(frame_line(scene.frame_current, done[0], len(missing)), flush=True)
 
     bpy.app.handlers.render_write.append(frame_written)
     started = time.perf_counter()

@@ -8,7 +8,7 @@ head in it (``avatar.portrait``: focal_px, cx, cy, width, height in pixels, and 
 
 - puts the Blender camera exactly where the photo's camera was (sensor, focal length, shift
   from the principal point),
-- shows the photo behind the head (``stage`` adds it as a backdrop filling the frame),
+- shows the photo behind the head (``stage.stage`` adds it as a backdrop filling the frame),
 - textures the head with the photo projected from that camera onto the rest shape (with the
   photo's own expression, the "Portrait expression" shape key), stored as the "Portrait" UV
   map, so the texture sticks to the skin when the face moves instead of swimming,
@@ -34,8 +34,8 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..revive_formats import Avatar
 from .materials import cleared_node_tree
-from .revive_formats import Avatar
 
 __all__ = ["BORDER_ATTRIBUTE", "BORDER_FALLOFF", "PORTRAIT_KEY", "PORTRAIT_UV", "border_weights",
            "fitted_resolution", "photo_image", "portrait_camera", "portrait_of", "prepare_head",

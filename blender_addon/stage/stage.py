@@ -6,7 +6,7 @@ Two modes:
   or a light matched to the photo's estimated lighting (``LIGHTS``), and a background
   (``BACKGROUNDS``): dark, light, transparent (the frames keep alpha; the MP4 shows black)
   or the portrait photo behind the head.
-- portrait: the photo animated in place (see ``portrait``): the photo's own camera, the photo
+- portrait: the photo animated in place (see ``imp.portrait``): the photo's own camera, the photo
   as backdrop and face texture, the frame shaped like the photo; the head motion is played at
   ``PORTRAIT_HEAD_MOTION`` of its strength, so the photo moves as little as a face does.
 
@@ -28,12 +28,12 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from . import portrait
-from .head import find_head, to_blender
-from .materials import cleared_node_tree
+from ..imp import portrait
+from ..imp.head import find_head, to_blender
+from ..imp.materials import cleared_node_tree
+from ..revive_formats import ReviveError
+from ..revive_formats.label import DEFAULT_POSITION, DEFAULT_SIZE, check_position_and_size
 from .performance import set_head_motion
-from .revive_formats import ReviveError
-from .revive_formats.label import DEFAULT_POSITION, DEFAULT_SIZE, check_position_and_size
 
 __all__ = ["BACKGROUNDS", "FRAMINGS", "LABEL_TEXT", "LIGHTS", "MODES", "PORTRAIT_HEAD_MOTION",
            "PROP_STAGE", "check_resolution", "fit_label", "light_estimate", "setup_stage"]

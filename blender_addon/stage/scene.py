@@ -1,32 +1,27 @@
 """Building a Revive scene in Blender: the head, its performance, the stage. One entry point.
 
-No user interface here (see ``ui.py``) and no render settings (see ``render_settings.py``).
-The add-on's operators and the headless batch entry (``batch.py``) build the same scene with
-the same functions, gathered here from the modules that do each job:
+No user interface here (see ``ui``) and no render settings (see ``render.settings``). The
+headless batch entry (``render.batch``) builds its scene with this one function; the add-on's
+operators run the same steps one at a time, as the person asks for them:
 
-- ``head``: the mesh, shape keys, materials (``materials``), face controls (``rig``) and what
-  portrait mode needs (``portrait``);
-- ``performance``: the take as NLA layers, the voice and subtitles;
-- ``stage``: camera, lights, background and the "AI-generated" label.
+- ``imp.head``: the mesh, shape keys, materials, face controls and what portrait mode needs;
+- ``stage.performance``: the take as NLA layers, the voice and subtitles;
+- ``stage.stage``: camera, lights, background and the "AI-generated" label.
 
 Functions
 ---------
 build_scene     avatar + take -> head, layered animation, stage: what a render needs
-import_avatar   (head) the textured, rigged head
-apply_take      (performance) the take on a head
-setup_stage     (stage) camera, lights, background and label
 """
 from __future__ import annotations
 
 import bpy
 
-from .head import PROP_AVATAR, find_head, import_avatar
+from ..imp.head import import_avatar
+from ..revive_formats import Avatar, Take
 from .performance import add_subtitles, apply_take
-from .revive_formats import Avatar, Take
-from .stage import check_resolution, fit_label, setup_stage
+from .stage import setup_stage
 
-__all__ = ["PROP_AVATAR", "apply_take", "build_scene", "check_resolution", "find_head",
-           "fit_label", "import_avatar", "setup_stage"]
+__all__ = ["build_scene"]
 
 
 def build_scene(scene: bpy.types.Scene, avatar: Avatar, take: Take, *, subtitles: bool = False,

@@ -10,7 +10,7 @@ the eye-look keys, when the avatar has them, also follow the gaze:
 and likewise for In/Up/Down of both eyes (positive yaw looks toward the avatar's left, +X;
 positive pitch looks down, as in ``revive_core.take.animate``). A take animates these properties,
 never the shape keys themselves (drivers would override that), so an artist can pose the face
-with the sliders, keyframe them, or edit the take's layers (see ``performance``). Every driver
+with the sliders, keyframe them, or edit the take's layers (see ``stage.performance``). Every driver
 is a "simple expression": it runs without Python, also where scripts are not trusted.
 
 Functions

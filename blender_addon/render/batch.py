@@ -1,7 +1,8 @@
 """Headless rendering of a Revive video, from Blender or from the ``bpy`` module.
 
-    blender -b --factory-startup --python blender_addon/batch.py -- --avatar A --take T --out V.mp4
-    python blender_addon/batch.py --avatar A --take T --out V.mp4          (with bpy installed)
+    blender -b --factory-startup --python blender_addon/render/batch.py -- \
+        --avatar A --take T --out V.mp4
+    python blender_addon/render/batch.py --avatar A --take T --out V.mp4    (with bpy installed)
 
 Options: ``--preset preview|final`` (samples, denoising, resolution) ``--samples N``
 ``--resolution WxH`` ``--engine cycles|eevee|workbench`` ``--device auto|cpu|gpu``
@@ -12,30 +13,36 @@ Options: ``--preset preview|final`` (samples, denoising, resolution) ``--samples
 ``--label-size 0.05``.
 
 It starts from an empty scene and builds the head, the take's layers and the stage with the
-add-on's own code (``scene.build_scene``), renders the frames it is asked for into the frame
-cache ``<video>.frames/`` (skipping frames already there: see ``frames``), and once the cache
-holds every frame of the take encodes the H.264 + AAC MP4 through a temporary file, writes the
-label into its metadata and beside it (``<video stem>.label.json``), and removes the cache.
-It prints machine-readable lines on stdout: ``Revive: device <device>``,
-``Revive: frame <frame> (<i>/<n>)``, ``Revive: seconds per frame <s>``,
-``Revive: frames <done>/<total> in <cache>`` and, when the video is made,
-``Revive: wrote <path>``. Exit codes: 0 done (also when other frames are still to come),
-2 a problem the user can fix (printed as "Revive: <message>" and a hint on stderr, no
+add-on's own code (``stage.scene.build_scene``), renders the frames it is asked for into the
+frame cache ``<video>.frames/`` (skipping frames already there: see ``frames``), and once the
+cache holds every frame of the take encodes the H.264 + AAC MP4 through a temporary file, writes
+the label into its metadata and beside it (``<video stem>.label.json``), and removes the cache.
+It prints machine-readable lines on stdout (``revive_formats.progress``):
+``Revive: device <device>``, ``Revive: frame <frame> (<i>/<n>)``,
+``Revive: seconds per frame <s>``, ``Revive: frames <done>/<total> in <cache>`` and, when the
+video is made, ``Revive: wrote <path>``. Exit codes: 0 done (also when other frames are still to
+come), 2 a problem the user can fix (printed as "Revive: <message>" and a hint on stderr, no
 traceback), 1 a bug, 130 stopped by Ctrl-C or SIGTERM (the frames rendered so far are kept).
 """
 from __future__ import annotations
 
 import sys
 
-if __name__ == "__main__":  # run as a script: import this file's package by its folder name
+if __name__ == "__main__":  # run as a script: import this file as a module of its package
     import importlib
     import os
 
     _here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and os.path.abspath(sys.path[0] or ".") == _here:
         del sys.path[0]  # the script's folder: its modules must load as the package's
-    sys.path.insert(0, os.path.dirname(_here))
-    _batch = importlib.import_module(os.path.basename(_here) + ".batch")
+    # The add-on's root is the highest folder still holding an __init__.py (its own name may be
+    # anything: blender_addon in a checkout, revive once installed as an extension).
+    _root, _module = _here, [os.path.basename(_here), "batch"]
+    while os.path.isfile(os.path.join(os.path.dirname(_root), "__init__.py")):
+        _root = os.path.dirname(_root)
+        _module.insert(0, os.path.basename(_root))
+    sys.path.insert(0, os.path.dirname(_root))
+    _batch = importlib.import_module(".".join(_module))
     sys.stdout.flush()
     sys.exit(_batch.run(_batch.script_args(sys.argv)))
 
@@ -48,14 +55,15 @@ from pathlib import Path
 
 import bpy
 
-from . import bl_info
+from ..about import VERSION
+from ..revive_formats import ReviveError, read_avatar, read_take
+from ..revive_formats.label import DEFAULT_SIZE, LABEL_POSITIONS
+from ..revive_formats.progress import device_line, frames_line, seconds_per_frame_line, wrote_line
+from ..stage.scene import build_scene
+from ..stage.stage import BACKGROUNDS, FRAMINGS, LIGHTS, MODES
 from .frames import (cached_devices, encode_video, frame_cache, missing_frames, open_cache,
                      record_device, render_frames)
-from .render_settings import DEVICES, ENGINES, PRESETS, configure_render
-from .revive_formats import ReviveError, read_avatar, read_take
-from .revive_formats.label import DEFAULT_SIZE, LABEL_POSITIONS
-from .scene import build_scene
-from .stage import BACKGROUNDS, FRAMINGS, LIGHTS, MODES
+from .settings import DEVICES, ENGINES, PRESETS, configure_render
 
 __all__ = ["main", "run", "script_args"]
 
@@ -175,7 +183,7 @@ def _render(args: argparse.Namespace) -> int:
               "says it is AI-generated.", flush=True)
     device = configure_render(scene, engine=args.engine, device=args.device,
                               preset=args.preset, samples=args.samples)
-    print(f"Revive: device {device}", flush=True)
+    print(device_line(device), flush=True)
 
     cache = frame_cache(out)
     settings = {"engine": args.engine, "preset": args.preset, "samples": args.samples,
@@ -185,7 +193,7 @@ def _render(args: argparse.Namespace) -> int:
                 "background": args.background, "visible_label": args.visible_label,
                 "label_position": args.label_position, "label_size": args.label_size}
     kept = open_cache(cache, {"format": "revive.frames", "version": 1,
-                              "addon": list(bl_info["version"]),
+                              "addon": list(VERSION),
                               "avatar": _content_hash(avatar_path),
                               "take": _content_hash(take_path), "settings": settings})
     record_device(cache, device)
@@ -198,9 +206,9 @@ def _render(args: argparse.Namespace) -> int:
                       f"{cache}; skipping them.", flush=True)
         rendered, seconds = render_frames(scene, cache, start, end)
         if rendered:
-            print(f"Revive: seconds per frame {seconds / rendered:.3f}", flush=True)
+            print(seconds_per_frame_line(seconds / rendered), flush=True)
         missing = missing_frames(cache, 1, count, remove_broken=False)  # others may be busy
-        print(f"Revive: frames {count - len(missing)}/{count} in {cache}", flush=True)
+        print(frames_line(count - len(missing), count, cache), flush=True)
         if missing:
             print(f"Revive: the video is made once all {count} frames are rendered; "
                   f"{len(missing)} are still to come (the first is {missing[0]}). Run the "
@@ -216,7 +224,7 @@ def _render(args: argparse.Namespace) -> int:
                 signal.signal(number, handler)
     if not args.keep_frames:
         shutil.rmtree(cache, ignore_errors=True)
-    print(f"Revive: wrote {out}", flush=True)
+    print(wrote_line(out), flush=True)
     return 0
 
 

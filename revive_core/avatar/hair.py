@@ -1,0 +1,274 @@
+"""Hair from the photo: where the person's hair is, its colour, and its volume over the scalp.
+
+Every face model is a bald head. In the photo the avatar is built from, hair is the part of
+the person (mediapipe's person segmentation) above and beside the face whose colour is not the
+skin's. From it come:
+
+- the hair colour (the median of those pixels, sRGB);
+- which head vertices carry hair: those facing the camera that land on hair in the photo, and,
+  when the photo shows hair on top of the head, the scalp the photo cannot see (top and back,
+  down to the nape);
+- the hair's thickness, from how far the person's outline stands above the bald head's outline
+  in the photo (metres, at the head's depth).
+
+The avatar gets a scalp raised by that thickness (a hair volume that tapers to the hairline)
+and hair-coloured texels where no photo saw the scalp. Someone bald keeps their bald head: too
+little of the top of their head differs from their skin.
+
+Functions
+---------
+estimate_hair  photo + fitted head -> Hair (colour, vertex weights, thickness)
+grow_hair      rest vertices + Hair -> vertices with the hair volume
+paint_hair     albedo texture + Hair -> albedo with hair where no photo saw the scalp
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from revive_core.avatar.texture.uv import UVLayout
+from revive_core.geometry.camera import Camera
+from revive_core.geometry.mesh import vertex_normals
+
+__all__ = ["BROWS", "Hair", "estimate_hair", "grow_hair", "hair_candidates", "paint_hair"]
+
+# mediapipe landmark indices (FaceMesh topology)
+FOREHEAD_TOP, CHIN = 10, 152
+FACE_LEFT, FACE_RIGHT = 234, 454  # the face oval's outermost points at the cheekbones
+BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
+CHEEKS = (50, 101, 118, 280, 330, 347)
+# iBUG-68 points of the model (its own landmark embedding): nose bottom, jaw at the ears
+IBUG_NOSE_BOTTOM, IBUG_JAW_LEFT, IBUG_JAW_RIGHT = 33, 0, 16
+
+EAR_HALF_WIDTH_M = 0.062  # farther from the midline than this, at ear height, is ear
+MIN_COVERAGE = 0.35  # share of the head top that must be hair for the hidden scalp to get hair
+HAIR_DELTA_E = 22.0  # colour distance (CIE76, Lab) from the skin above which a pixel is hair
+MAX_THICKNESS_M = 0.02  # more is mostly the fitted skull being too low, not hair
+UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
+SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
+
+
+@dataclass
+class Hair:
+    """The person's hair as seen in one photo.
+
+    Attributes
+    ----------
+    colour : np.ndarray [shape=(3,)] float
+        sRGB 0..1 median colour of the hair pixels.
+    coverage : float
+        Share (0..1) of the person's pixels above the forehead that are hair.
+    vertex_weights : np.ndarray [shape=(V,)] float
+        0..1 per head vertex: how much it is covered by hair.
+    volume_weights : np.ndarray [shape=(V,)] float
+        0..1 per head vertex: share of the full thickness it is raised by (the weights
+        smoothed over the mesh, so the volume tapers to nothing at the hairline).
+    thickness_m : float
+        Hair thickness over the top of the head, metres.
+    """
+
+    colour: np.ndarray
+    coverage: float
+    vertex_weights: np.ndarray
+    volume_weights: np.ndarray
+    thickness_m: float
+
+    @property
+    def present(self) -> bool:
+        return bool(self.vertex_weights.max(initial=0.0) > 0.0)
+
+    def summary(self) -> dict:
+        return {"colour_srgb": [round(float(c), 3) for c in self.colour],
+                "coverage": round(self.coverage, 3), "thickness_mm": round(1e3 * self.thickness_m, 1),
+                "hair_vertices": int((self.vertex_weights > 0.5).sum())}
+
+
+def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
+                  vertices_m: np.ndarray, faces: np.ndarray, candidates: np.ndarray,
+                  person: np.ndarray) -> Hair:
+    """Find the hair in ``image`` and on the head fitted to it.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(H, W, 3)] uint8
+        The photo (RGB).
+    landmarks_px : np.ndarray [shape=(478, 2+)]
+        mediapipe landmarks in the photo, pixels.
+    camera : Camera
+        The fitted camera: ``camera.project`` maps ``vertices_m`` into the photo.
+    vertices_m : np.ndarray [shape=(V, 3)]
+        The head as fitted to the photo (with the photo's expression), model frame.
+    faces : np.ndarray [shape=(F, 3)]
+    candidates : np.ndarray [shape=(V,)] bool
+        Vertices hair may cover (see ``hair_candidates``).
+    person : np.ndarray [shape=(H, W)] float
+        Probability that each pixel shows the person (``segment.person_mask``).
+    """
+    height, width = image.shape[:2]
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    points = landmarks_px[:, :2]
+    skin = _median_lab(lab, points[list(CHEEKS)], radius=max(2, int(0.02 * width)))
+    hair_px = _hair_pixels(lab, person > 0.5, points, skin)
+
+    face_width = points[FACE_RIGHT, 0] - points[FACE_LEFT, 0]
+    top_zone = _zone(height, width, rows=(0, points[FOREHEAD_TOP, 1]),
+                     cols=(points[FACE_LEFT, 0], points[FACE_RIGHT, 0])) & (person > 0.5)
+    coverage = float(hair_px[top_zone].mean()) if top_zone.any() else 0.0
+    colour = (np.median(image[hair_px], axis=0) / 255.0 if hair_px.sum() > 50
+              else np.array([0.23, 0.17, 0.12]))
+
+    pixels, depth = camera.project(vertices_m)
+    normals = vertex_normals(vertices_m, faces) @ camera.matrix.T  # camera space
+    towards_camera = -camera.to_camera(vertices_m)
+    facing = np.einsum("vd,vd->v", normals, towards_camera / np.linalg.norm(
+        towards_camera, axis=1, keepdims=True)) > 0.35
+    cols = np.clip(np.round(pixels[:, 0]).astype(int), 0, width - 1)
+    rows = np.clip(np.round(pixels[:, 1]).astype(int), 0, height - 1)
+    inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < width) & (pixels[:, 1] >= 0) & (pixels[:, 1] < height)
+    seen = candidates & facing & inside
+    weights = np.zeros(len(vertices_m))
+    near_hair = cv2.dilate(hair_px.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    weights[seen] = near_hair[rows[seen], cols[seen]]
+    hidden = candidates & ~seen
+    if coverage >= MIN_COVERAGE:
+        weights[hidden] = 1.0
+    volume = _smooth(weights, faces, candidates) ** 2
+
+    thickness = 0.0
+    if coverage >= MIN_COVERAGE:
+        thickness = _thickness(person > 0.5, pixels, depth, seen & (weights > 0.5), camera,
+                               centre_x=points[FOREHEAD_TOP, 0], half_width=0.25 * face_width)
+    return Hair(colour=colour, coverage=coverage, vertex_weights=weights, volume_weights=volume,
+                thickness_m=thickness)
+
+
+def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: list[int],
+                    ibug_points_m: np.ndarray, brow_y_m: float) -> np.ndarray:
+    """(V,) bool: skin vertices hair may cover: above the brows, or behind the ears down to
+    the height of the nose's base (the nape); never the ears."""
+    skin = np.isin(regions, skin_regions)
+    ear_z = 0.5 * (ibug_points_m[IBUG_JAW_LEFT, 2] + ibug_points_m[IBUG_JAW_RIGHT, 2])
+    nape_y = ibug_points_m[IBUG_NOSE_BOTTOM, 1]
+    above_brows = vertices_m[:, 1] > brow_y_m + 0.012
+    behind_ears = (vertices_m[:, 2] < ear_z - 0.03) & (vertices_m[:, 1] > nape_y)
+    # The ears stand out of the head's sides between the nape's and the brows' heights.
+    ears = ((np.abs(vertices_m[:, 0]) > EAR_HALF_WIDTH_M) & (vertices_m[:, 1] > nape_y - 0.01)
+            & (vertices_m[:, 1] < brow_y_m + 0.025) & (vertices_m[:, 2] > ear_z - 0.05))
+    return skin & (above_brows | behind_ears) & ~ears
+
+
+def grow_hair(vertices_m: np.ndarray, faces: np.ndarray, hair: Hair) -> np.ndarray:
+    """``vertices_m`` (V, 3) with the hair volume: moved out along their normals by the hair's
+    thickness times each vertex's volume weight."""
+    if hair.thickness_m <= 0.0:
+        return vertices_m.copy()
+    normals = vertex_normals(vertices_m, faces)
+    return vertices_m + normals * (hair.thickness_m * hair.volume_weights)[:, None]
+
+
+def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, faces: np.ndarray,
+               hair: Hair, *, seed: int = 0) -> np.ndarray:
+    """``albedo`` (S, S, 3) uint8 with hair where the weights say so and no photo saw well.
+
+    Where a photo saw the texel (``confidence`` near 1) its colour is kept: it is the real hair
+    or the real hairline. Elsewhere the hair colour with a fine, strand-like grain is blended
+    in by the hair weight.
+    """
+    weight = np.einsum("nk,nk->n", layout.bary, hair.vertex_weights[faces[layout.faces]])
+    seen = np.clip(confidence[layout.rows, layout.cols], 0.0, 1.0)
+    blend = np.clip(weight, 0.0, 1.0) * (1.0 - seen)
+    texture = _hair_texture(layout.size, hair.colour, seed)[layout.rows, layout.cols]
+    out = albedo.astype(np.float32) / 255.0
+    pixels = out[layout.rows, layout.cols]
+    out[layout.rows, layout.cols] = pixels * (1.0 - blend[:, None]) + texture * blend[:, None]
+    return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
+                 skin_lab: np.ndarray) -> np.ndarray:
+    """(H, W) bool: person pixels around the head (above the brows, or beside the face down to
+    the chin) whose colour is far from the skin's."""
+    height, width = lab.shape[:2]
+    face_width = points[FACE_RIGHT, 0] - points[FACE_LEFT, 0]
+    brow_y = points[list(BROWS), 1].min()
+    around = _zone(height, width, rows=(0, brow_y),
+                   cols=(points[FACE_LEFT, 0] - 0.3 * face_width, points[FACE_RIGHT, 0] + 0.3 * face_width))
+    beside = _zone(height, width, rows=(brow_y, points[CHIN, 1]),
+                   cols=(points[FACE_LEFT, 0] - 0.5 * face_width, points[FACE_RIGHT, 0] + 0.5 * face_width))
+    oval = cv2.convexHull(points.astype(np.float32)).astype(np.int32)
+    inside_face = np.zeros((height, width), np.uint8)
+    cv2.fillConvexPoly(inside_face, oval, 1)
+    beside &= inside_face == 0
+    distance = np.linalg.norm(lab - skin_lab, axis=2)
+    hair = person & (around | beside) & (distance > HAIR_DELTA_E)
+    # Highlights in the hair come close to the skin's colour: close the small gaps they leave.
+    size = max(3, int(0.08 * face_width) | 1)
+    closed = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
+    return (closed > 0) & person & (around | beside)
+
+
+def _median_lab(lab: np.ndarray, points: np.ndarray, *, radius: int) -> np.ndarray:
+    patches = []
+    height, width = lab.shape[:2]
+    for x, y in np.round(points).astype(int):
+        r0, r1 = np.clip([y - radius, y + radius + 1], 0, height)
+        c0, c1 = np.clip([x - radius, x + radius + 1], 0, width)
+        patches.append(lab[r0:r1, c0:c1].reshape(-1, 3))
+    return np.median(np.concatenate(patches), axis=0)
+
+
+def _zone(height: int, width: int, *, rows: tuple[float, float], cols: tuple[float, float]) -> np.ndarray:
+    mask = np.zeros((height, width), bool)
+    r0, r1 = (int(np.clip(round(r), 0, height)) for r in rows)
+    c0, c1 = (int(np.clip(round(c), 0, width)) for c in cols)
+    mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def _smooth(weights: np.ndarray, faces: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Average each vertex with its neighbours a few times; zero outside ``allowed``."""
+    count = len(weights)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    degree = np.bincount(edges[:, 0], minlength=count).astype(float)
+    w = weights.astype(float)
+    for _ in range(SMOOTHING_STEPS):
+        summed = np.bincount(edges[:, 0], weights=w[edges[:, 1]], minlength=count)
+        w = np.where(degree > 0, 0.5 * w + 0.5 * summed / np.maximum(degree, 1), w)
+        w[~allowed] = 0.0
+    return np.clip(w, 0.0, 1.0)
+
+
+def _thickness(person: np.ndarray, pixels: np.ndarray, depth: np.ndarray, hair_vertices: np.ndarray,
+               camera: Camera, *, centre_x: float, half_width: float) -> float:
+    """How far (metres) the person's outline stands above the head's, over the top of the head."""
+    columns = (pixels[:, 0] > centre_x - half_width) & (pixels[:, 0] < centre_x + half_width)
+    top = hair_vertices & columns
+    if not top.any():
+        return UNSEEN_THICKNESS_M
+    head_top_row = float(pixels[top, 1].min())
+    head_depth = float(np.median(depth[top]))
+    c0, c1 = (int(np.clip(round(c), 0, person.shape[1])) for c in (centre_x - half_width, centre_x + half_width))
+    band = person[:, c0:c1]
+    has_person = band.any(axis=0)
+    if not has_person.any():
+        return UNSEEN_THICKNESS_M
+    person_top_row = float(np.median(band.argmax(axis=0)[has_person]))
+    if person_top_row <= 1.0:  # the photo cuts off the top of the head
+        return UNSEEN_THICKNESS_M
+    thickness = (head_top_row - person_top_row) * head_depth / camera.focal_px
+    return float(np.clip(thickness, 0.0, MAX_THICKNESS_M))
+
+
+def _hair_texture(size: int, colour: np.ndarray, seed: int) -> np.ndarray:
+    """(S, S, 3) hair colour with a fine streaky grain and soft darker clumps."""
+    rng = np.random.default_rng(seed)
+    fine = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0),
+                            sigmaX=0.6, sigmaY=3.0)
+    clumps = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), 6.0)
+    shade = 1.0 + 0.9 * fine / (fine.std() + 1e-6) * 0.12 + clumps / (clumps.std() + 1e-6) * 0.08
+    return np.clip(colour[None, None, :] * shade[..., None], 0.0, 1.0)

@@ -1,0 +1,58 @@
+"""Tests of revive_core.avatar.hair: hair found in a real photo, none on a bald head."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from revive_core.assets import asset_path
+from revive_core.avatar.build import hair_for_fit
+from revive_core.avatar.detect import Detection, detect_face
+from revive_core.avatar.fit.solve import fit_model
+from revive_core.avatar.hair import BROWS, grow_hair
+from revive_core.avatar.model.registry import find_model
+
+SAMPLE = asset_path("sample", "astronaut.png")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    model = find_model("default")
+    detection = detect_face(SAMPLE)
+    return model, detection, fit_model(model, [detection])
+
+
+@pytest.mark.slow
+def test_short_dark_hair_is_found_with_its_colour_and_a_volume(fitted):
+    model, detection, fit = fitted
+    hair = hair_for_fit(fit)
+    assert hair.coverage > 0.5
+    cheek = detection.image[int(detection.landmarks_px[50, 1]), int(detection.landmarks_px[50, 0])]
+    assert hair.colour.mean() * 255 < cheek.mean() - 40, "the hair is darker than the skin"
+    assert 0.003 < hair.thickness_m <= 0.02
+    grown = grow_hair(fit.neutral_vertices, model.faces, hair)
+    top = np.argmax(fit.neutral_vertices[:, 1])
+    assert grown[top, 1] - fit.neutral_vertices[top, 1] > 0.5 * hair.thickness_m
+    lowest_landmark = model.landmarks(fit.neutral_vertices)[0][:, 1].min()
+    chin = fit.neutral_vertices[:, 1] < lowest_landmark  # below the chin: never hair
+    assert np.allclose(grown[chin], fit.neutral_vertices[chin])
+
+
+@pytest.mark.slow
+def test_a_bald_head_gets_no_hair(fitted):
+    model, detection, fit = fitted
+    image = detection.image.copy()
+    points = detection.landmarks_px[:, :2]
+    brow_row = int(points[list(BROWS), 1].min())
+    cheek = image[int(points[50, 1]) - 3:int(points[50, 1]) + 4,
+                  int(points[50, 0]) - 3:int(points[50, 0]) + 4].reshape(-1, 3).mean(0)
+    image[:brow_row] = cheek.astype(np.uint8)  # skin everywhere above the brows
+    bald = Detection(Path("bald.png"), image, detection.landmarks_px, detection.face_width_px, 1)
+    bald_fit = dataclasses.replace(fit, photos=[dataclasses.replace(fit.photos[0], detection=bald)])
+    hair = hair_for_fit(bald_fit)
+    assert hair.coverage < 0.35
+    assert hair.thickness_m == 0.0
+    np.testing.assert_array_equal(grow_hair(fit.neutral_vertices, model.faces, hair),
+                                  fit.neutral_vertices)
