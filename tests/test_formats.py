@@ -41,6 +41,18 @@ def test_avatar_round_trip_keeps_its_quads(tiny_avatar, tmp_path):
     assert read_avatar(write_avatar(tiny_avatar, tmp_path / "b")).polygon_triangles is None
 
 
+def test_avatar_round_trip_keeps_its_hair_and_refuses_weights_outside_0_to_1(tiny_avatar, tmp_path):
+    weights = np.linspace(0.0, 1.0, tiny_avatar.vertex_count).astype(np.float32)
+    back = read_avatar(write_avatar(dataclasses.replace(tiny_avatar, hair_weights=weights),
+                                    tmp_path / "a"))
+    np.testing.assert_array_equal(back.hair_weights, weights)
+    assert read_avatar(write_avatar(tiny_avatar, tmp_path / "b")).hair_weights is None
+    write_avatar(dataclasses.replace(tiny_avatar, hair_weights=weights * 2), tmp_path / "c")
+    with pytest.raises(FormatError, match="hair_weights") as error:
+        read_avatar(tmp_path / "c")
+    assert "mesh.npz" in str(error.value)
+
+
 @pytest.mark.parametrize("change, problem", [
     (lambda a: {"polygon_triangles": a.polygon_triangles[1:]}, "add up to"),
     (lambda a: {"polygon_triangles": np.r_[[0], a.polygon_triangles]}, "between 1 and 255"),

@@ -68,7 +68,7 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
                              sources=[Path(p) for p in photos],
                              vertices_m=grow_hair(fit.neutral_vertices, model.faces, hair),
-                             extra={"hair": hair.summary()})
+                             hair=hair)
     step("Writing the avatar")
     write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar), **texture.files()})
     return avatar
@@ -83,19 +83,19 @@ def hair_for_fit(fit: FitResult) -> Hair:
     ibug, _ = model.ibug_landmarks(neutral)
     skin = [model.region_names.index(n) for n in ("face", "face_side", "scalp")
             if n in model.region_names]
-    candidates = hair_candidates(neutral, model.vertex_regions, skin, ibug,
-                                 brow_y_m=float(brows[list(BROWS), 1].max()))
+    candidates, hidden_ok = hair_candidates(neutral, model.vertex_regions, skin, ibug,
+                                            brow_y_m=float(brows[list(BROWS), 1].max()))
     image = photo.detection.image
     return estimate_hair(image, photo.detection.landmarks_px, photo.camera,
                          photo.vertices(model, fit.identity), model.faces, candidates,
-                         person_mask(image))
+                         hidden_ok, person_mask(image))
 
 
 def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, name: str,
                     sources: list[Path], vertices_m: np.ndarray | None = None,
-                    extra: dict | None = None) -> Avatar:
+                    hair: Hair | None = None) -> Avatar:
     """The Avatar of a fit and its texture; ``vertices_m`` replaces the fit's rest shape (the
-    head with its hair volume), ``extra`` adds to what avatar.json records."""
+    head with its hair volume); ``hair`` is recorded (weights per vertex, and its summary)."""
     model: MorphableModel = fit.model
     first = fit.photos[0]
     provenance = {
@@ -122,8 +122,10 @@ def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, na
         provenance=provenance,
         portrait={**first.camera.to_dict(),
                   "expression": {n: float(w) for n, w in zip(model.expression_names, first.expression)}},
-        portrait_png=_png(first.detection.image), extra={"texture": texture.summary(), **(extra or {})},
-        polygon_triangles=model.polygon_triangles)
+        portrait_png=_png(first.detection.image), extra={"texture": texture.summary(),
+                                                      **({"hair": hair.summary()} if hair else {})},
+        polygon_triangles=model.polygon_triangles,
+        hair_weights=hair.vertex_weights.astype(np.float32) if hair and hair.present else None)
 
 
 def _png(image: np.ndarray) -> bytes:

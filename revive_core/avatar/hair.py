@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import distance_transform_edt
 
 from revive_core.avatar.texture.uv import UVLayout
 from revive_core.geometry.camera import Camera
@@ -87,7 +88,7 @@ class Hair:
 
 def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
                   vertices_m: np.ndarray, faces: np.ndarray, candidates: np.ndarray,
-                  person: np.ndarray) -> Hair:
+                  hidden_ok: np.ndarray, person: np.ndarray) -> Hair:
     """Find the hair in ``image`` and on the head fitted to it.
 
     Parameters
@@ -101,8 +102,8 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     vertices_m : np.ndarray [shape=(V, 3)]
         The head as fitted to the photo (with the photo's expression), model frame.
     faces : np.ndarray [shape=(F, 3)]
-    candidates : np.ndarray [shape=(V,)] bool
-        Vertices hair may cover (see ``hair_candidates``).
+    candidates, hidden_ok : np.ndarray [shape=(V,)] bool
+        Vertices hair may cover, and those of them that get hair unseen (``hair_candidates``).
     person : np.ndarray [shape=(H, W)] float
         Probability that each pixel shows the person (``segment.person_mask``).
     """
@@ -133,7 +134,7 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     weights = np.zeros(len(vertices_m))
     near_hair = cv2.dilate(hair_px.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     weights[seen] = near_hair[rows[seen], cols[seen]]
-    hidden = candidates & ~seen
+    hidden = hidden_ok & ~seen
     if coverage >= MIN_COVERAGE:
         weights[hidden] = 1.0
     volume = _smooth(weights, faces, candidates) ** 2
@@ -147,18 +148,25 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
 
 
 def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: list[int],
-                    ibug_points_m: np.ndarray, brow_y_m: float) -> np.ndarray:
-    """(V,) bool: skin vertices hair may cover: above the brows, or behind the ears down to
-    the height of the nose's base (the nape); never the ears."""
+                    ibug_points_m: np.ndarray, brow_y_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Skin vertices hair may cover, as two (V,) bool masks.
+
+    ``candidates``: above the brows, behind the ears down to the height of the nose's base (the
+    nape), and the ears and the head's sides beside them. ``hidden_ok``: the candidates that get
+    hair even where the photo does not see them (when it shows hair on top); the ears and the
+    sides only get hair where the photo shows it, since many people's ears are bare.
+    """
     skin = np.isin(regions, skin_regions)
     ear_z = 0.5 * (ibug_points_m[IBUG_JAW_LEFT, 2] + ibug_points_m[IBUG_JAW_RIGHT, 2])
     nape_y = ibug_points_m[IBUG_NOSE_BOTTOM, 1]
-    above_brows = vertices_m[:, 1] > brow_y_m + 0.012
+    lateral = np.abs(vertices_m[:, 0]) > EAR_HALF_WIDTH_M
+    # Hair starts a little above the brows on the forehead, at the ears' top on the sides.
+    above_brows = vertices_m[:, 1] > brow_y_m + np.where(lateral, -0.005, 0.012)
     behind_ears = (vertices_m[:, 2] < ear_z - 0.03) & (vertices_m[:, 1] > nape_y)
-    # The ears stand out of the head's sides between the nape's and the brows' heights.
-    ears = ((np.abs(vertices_m[:, 0]) > EAR_HALF_WIDTH_M) & (vertices_m[:, 1] > nape_y - 0.01)
-            & (vertices_m[:, 1] < brow_y_m + 0.025) & (vertices_m[:, 2] > ear_z - 0.05))
-    return skin & (above_brows | behind_ears) & ~ears
+    sides = (lateral & ~above_brows & (vertices_m[:, 1] > nape_y - 0.01)
+             & (vertices_m[:, 2] > ear_z - 0.05) & (vertices_m[:, 2] < ear_z + 0.02))
+    candidates = skin & (above_brows | behind_ears | sides)
+    return candidates, candidates & ~sides
 
 
 def grow_hair(vertices_m: np.ndarray, faces: np.ndarray, hair: Hair) -> np.ndarray:
@@ -180,11 +188,14 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
     """
     weight = np.einsum("nk,nk->n", layout.bary, hair.vertex_weights[faces[layout.faces]])
     seen = np.clip(confidence[layout.rows, layout.cols], 0.0, 1.0)
-    blend = np.clip(weight, 0.0, 1.0) * (1.0 - seen)
-    texture = _hair_texture(layout.size, hair.colour, seed)[layout.rows, layout.cols]
+    blend = layout.scatter(np.clip(weight, 0.0, 1.0) * (1.0 - seen))
+    # Texels just outside the UV islands (the gutter) take their nearest island texel's blend,
+    # or seams would show the old colour as a thin line when the texture is filtered.
+    gutter_index = distance_transform_edt(~layout.covered, return_distances=False, return_indices=True)
+    blend = blend[gutter_index[0], gutter_index[1]]
+    texture = _hair_texture(layout.size, hair.colour, seed)
     out = albedo.astype(np.float32) / 255.0
-    pixels = out[layout.rows, layout.cols]
-    out[layout.rows, layout.cols] = pixels * (1.0 - blend[:, None]) + texture * blend[:, None]
+    out = out * (1.0 - blend[..., None]) + texture * blend[..., None]
     return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
 
 

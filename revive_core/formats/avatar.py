@@ -7,7 +7,9 @@ Files:
                      vertex_regions (V,) u8, landmark_faces (L,) i32 (-1: not on the mesh),
                      landmark_bary (L,3) f32, optional polygon_triangles (P,) u8: how many
                      consecutive faces make up each polygon, a fan from its first corner
-                     (2: a quad (a,b,c),(a,c,d)); sums to F. Absent: every face is a triangle
+                     (2: a quad (a,b,c),(a,c,d)); sums to F. Absent: every face is a triangle;
+                     optional hair_weights (V,) f32 0..1: how much hair covers each vertex
+                     (where a renderer grows hair strands); absent: no hair
     blendshapes.npz  deltas (K,V,3) f32, in the order of avatar.json's blendshapes
     albedo.png       the skin texture
     portrait.png     optional: the source photo the portrait camera looks through
@@ -60,6 +62,7 @@ class Avatar:
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, kept through a round trip
     # (P,) uint8 faces per polygon (fans, see polygons.py); None: every face is a triangle
     polygon_triangles: np.ndarray | None = None
+    hair_weights: np.ndarray | None = None  # (V,) float32 0..1; None: no hair
 
     @property
     def vertex_count(self) -> int:
@@ -113,6 +116,8 @@ def write_avatar(avatar: Avatar, folder: Path, *, extra_files: Mapping[str, byte
     }
     if avatar.polygon_triangles is not None:
         mesh["polygon_triangles"] = avatar.polygon_triangles.astype(np.uint8)
+    if avatar.hair_weights is not None:
+        mesh["hair_weights"] = avatar.hair_weights.astype(np.float32)
     with atomic_directory(Path(folder)) as tmp:
         (tmp / "avatar.json").write_bytes(dumps_json(document))
         (tmp / "mesh.npz").write_bytes(npz_bytes(mesh))
@@ -140,7 +145,7 @@ def read_avatar(path: Path) -> Avatar:
     mesh = source.npz("mesh.npz", {
         "vertices": ("f", 2), "faces": ("iu", 2), "uvs": ("f", 2), "uv_faces": ("iu", 2),
         "vertex_regions": ("iu", 1), "landmark_faces": ("iu", 1), "landmark_bary": ("f", 2)},
-        optional={"polygon_triangles": ("iu", 1)})
+        optional={"polygon_triangles": ("iu", 1), "hair_weights": ("f", 1)})
     deltas = source.npz("blendshapes.npz", {"deltas": ("f", 3)})["deltas"]
     albedo = source.read("albedo.png", MAX_PNG_BYTES)
     require(_is_png(albedo), source.path / "albedo.png", "is not a PNG image.")
@@ -162,11 +167,17 @@ def read_avatar(path: Path) -> Avatar:
         blendshape_names=list(doc["blendshapes"]), blendshape_deltas_m=deltas.astype(np.float32),
         albedo_png=albedo, model_id=doc["model"], consent=doc["consent"],
         provenance=doc.get("provenance") or {}, portrait=portrait, portrait_png=portrait_png,
-        extra=doc.get("extra") or {}, polygon_triangles=mesh.get("polygon_triangles"))
+        extra=doc.get("extra") or {}, polygon_triangles=mesh.get("polygon_triangles"),
+        hair_weights=mesh.get("hair_weights"))
     _check_arrays(avatar, source.path)
     _check_polygons(avatar, source.path / "mesh.npz")
     if avatar.polygon_triangles is not None:
         avatar.polygon_triangles = avatar.polygon_triangles.astype(np.uint8)
+    if avatar.hair_weights is not None:
+        hair = avatar.hair_weights
+        require(hair.shape == (avatar.vertex_count,) and bool(np.all((hair >= 0) & (hair <= 1))),
+                source.path / "mesh.npz", "hair_weights must be one number 0..1 per vertex.")
+        avatar.hair_weights = hair.astype(np.float32)
     require(doc.get("vertex_count") == avatar.vertex_count, where,
             f"vertex_count {doc.get('vertex_count')} does not match mesh.npz ({avatar.vertex_count}).")
     return avatar
