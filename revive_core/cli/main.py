@@ -31,6 +31,7 @@ DEMO_CONSENT = "Revive sample (public-domain NASA portrait), demonstration, 2026
 BENCHES: dict[str, str] = {
     "emotion": "revive_core.bench.emotion",
     "lipsync": "revive_core.bench.lipsync",
+    "likeness": "revive_core.bench.likeness",
     "recon": "revive_core.bench.recon",
     "texture": "revive_core.bench.texture",
 }
