@@ -398,8 +398,13 @@ SCENE_SCRIPT = """
             list(socket.default_value)[:3]
 
     skin, eye, teeth, mouth = (principled(m) for m in mesh.materials)
-    out["skin"] = {{"roughness": value(skin, "Roughness"),
+    rough = skin.inputs["Roughness"].links[0].from_node
+    out["skin"] = {{"roughness": [rough.inputs["To Min"].default_value,
+                                 rough.inputs["To Max"].default_value],
                    "subsurface": value(skin, "Subsurface Weight", "Subsurface"),
+                   "radius_m": (np.asarray(value(skin, "Subsurface Radius"))
+                                * value(skin, "Subsurface Scale")).tolist(),
+                   "method": skin.subsurface_method, "ior": value(skin, "IOR"),
                    "textured": skin.inputs["Base Color"].is_linked}}
     out["eye"] = {{"roughness": value(eye, "Roughness"),
                   "coat": value(eye, "Coat Weight", "Clearcoat"),
@@ -455,6 +460,7 @@ SCENE_SCRIPT = """
         ys = [p.y for p in points]
         heights[framing] = max(ys) - min(ys)
     out["heights"] = heights
+    out["view"] = [scene.view_settings.view_transform, scene.view_settings.look]
     out["lights"] = sorted(o.name for o in scene.objects if o.type == "LIGHT")
     out["cameras"] = len([o for o in scene.objects if o.type == "CAMERA"])
     camera = stage.setup_stage(scene, head, resolution=(320, 240), light="photo",
@@ -510,8 +516,14 @@ def test_head_rig_materials_layers_and_stage(tmp_path, avatar_builder, take_buil
     whole = (corners == corners[:, :1]).all(axis=1)
     assert np.array_equal(np.asarray(r["material_index"])[whole], corners[whole, 0])
     assert set(np.asarray(r["material_index"])[whole]) == {0, 1, 2, 3}
-    assert r["skin"] == {"roughness": pytest.approx(0.5), "subsurface": pytest.approx(0.08),
-                         "textured": True}
+    # Skin for Cycles: roughness 0.45 +- 0.05, random-walk subsurface of a few millimetres
+    # (red deepest), sized to the head.
+    assert r["skin"]["roughness"] == pytest.approx([0.4, 0.5])
+    assert r["skin"]["subsurface"] == pytest.approx(0.2) and r["skin"]["textured"]
+    assert r["skin"]["method"] in ("RANDOM_WALK", "RANDOM_WALK_SKIN")
+    assert r["skin"]["ior"] == pytest.approx(1.4)
+    radius = np.asarray(r["skin"]["radius_m"])
+    assert radius[0] > radius[1] > radius[2] and 0.001 < radius[0] < 0.006
     assert r["eye"]["roughness"] < 0.1 and r["eye"]["coat"] == 1.0 and r["eye"]["textured"]
     assert r["teeth"] == pytest.approx([0.78, 0.74, 0.64])
     assert r["mouth_darkened"] == "Revive mouth darkening"
@@ -542,10 +554,12 @@ def test_head_rig_materials_layers_and_stage(tmp_path, avatar_builder, take_buil
                            ["Revive voice", "SOUND", 1, 11]]
     assert r["sound_packed"]
 
-    # The stage: the face fills less of the frame from close-up to shoulders.
+    # The stage: the head (here all of it: the tiny head has no neck) fills about two thirds
+    # of the frame's height in close-up, less from portrait to shoulders; PBR Neutral in the studio.
     heights = r["heights"]
-    assert 0.7 < heights["close-up"] <= 1.0
-    assert heights["close-up"] > heights["portrait"] * 1.3 > heights["shoulders"] * 1.5
+    assert 0.55 < heights["close-up"] < 0.75
+    assert heights["close-up"] > heights["portrait"] * 1.2 > heights["shoulders"] * 1.4
+    assert r["view"] == ["Khronos PBR Neutral", "None"]
     assert r["lights"] == ["Revive fill light", "Revive key light", "Revive rim light"]
     assert r["cameras"] == 1
     # The photo's light comes from its estimated direction (model +X/+Y/+Z -> Blender x/-z/y).

@@ -8,6 +8,7 @@ Functions
 import_avatar   build the mesh under a "Revive Head" pivot: shape keys, region vertex groups and
                 materials, the face controls, and (when the avatar has a portrait) the photo's
                 projection UVs and the portrait expression
+head_bounds     the head's box from the chin to the crown (what the close-up frames)
 find_head       the Revive head mesh belonging to an object (itself, its child or its parent)
 head_pivot      the pivot a head turns about (the object head motion is keyed on)
 to_blender      points from Revive's axes to Blender's
@@ -22,14 +23,16 @@ from mathutils import Matrix, Vector
 
 from ..revive_formats import Avatar, ReviveError
 from ..revive_formats.polygons import polygon_corners
-from . import materials, portrait, rig
+from . import hair, materials, portrait, rig
 
-__all__ = ["PIVOT_NAME", "PROP_AVATAR", "find_head", "head_pivot", "import_avatar",
-           "to_blender"]
+__all__ = ["PIVOT_NAME", "PROP_AVATAR", "PROP_HEAD_BOUNDS", "find_head", "head_bounds",
+           "head_pivot", "import_avatar", "to_blender"]
 
 PIVOT_NAME = "Revive Head"
 PIVOT_DROP = 0.4  # the neck pivot: the centroid lowered by this share of the head's height
 PROP_AVATAR = "revive_avatar"  # marks what Revive made, so a second call replaces, not stacks
+PROP_HEAD_BOUNDS = "revive_head_bounds"  # chin to crown, for framing (see head_bounds)
+CHIN_LANDMARK = 152  # mediapipe's chin point (the 478-point face mesh)
 
 
 def to_blender(points: np.ndarray) -> np.ndarray:
@@ -77,7 +80,8 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
         expression" when the avatar has a portrait), skin / eye / teeth / mouth materials by
         region, vertex groups named as the regions, and custom properties ``revive_avatar``
         (the avatar's name), ``revive_model`` and ``revive_consent`` (the consent record as
-        JSON).
+        JSON). When the avatar has hair (``hair_weights``), a "<name> hair" curves object
+        is its child (see ``hair.grow_hair``).
     """
     scene = scene or bpy.context.scene
     name = name or avatar.name or "Revive avatar"
@@ -115,7 +119,9 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
                           f"({v} vertices and {len(sizes)} polygons became "
                           f"{len(mesh.vertices)} and {len(mesh.polygons)}).",
                           "Write the avatar again with Revive.")
-    materials.assign_materials(mesh, avatar, name)
+    head_low, head_high = head_bounds(avatar, vertices)
+    materials.assign_materials(mesh, avatar, name,
+                               head_height_m=float(head_high[2] - head_low[2]))
 
     obj = bpy.data.objects.new(name, mesh)
     scene.collection.objects.link(obj)
@@ -161,13 +167,57 @@ def import_avatar(avatar: Avatar, *, name: str | None = None,
         if mask.sum() >= 3:
             face = vertices[mask]
     obj["revive_face_bounds"] = [float(x) for x in (*face.min(axis=0), *face.max(axis=0))]
+    obj[PROP_HEAD_BOUNDS] = [float(x) for x in (*head_low, *head_high)]
     if isinstance(avatar.extra.get("lighting"), dict):  # the photo's light, for the stage
         obj["revive_lighting"] = json.dumps(avatar.extra["lighting"])
 
     if avatar.portrait is not None and avatar.portrait_png is not None:
         portrait.prepare_head(obj, avatar)
     rig.add_face_controls(obj, pivot)
+    hair.grow_hair(obj, avatar, vertices)
     return obj
+
+
+def head_bounds(avatar: Avatar, vertices: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """The head's box from the chin to the crown, the neck and bust below the chin left out.
+
+    The chin is the avatar's chin landmark (mediapipe point 152) when it has the 478 face
+    landmarks, else the lowest point of its "face" region (else of the whole mesh); every
+    vertex at or above the chin's height makes the box.
+
+    Parameters
+    ----------
+    avatar : Avatar
+    vertices : np.ndarray [shape=(V, 3)], optional
+        The avatar's vertices in Blender's axes (``to_blender(avatar.vertices_m)``).
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray) [shape=(3,)]
+        The box's low and high corners in metres, Blender's axes.
+    """
+    vertices = to_blender(avatar.vertices_m) if vertices is None else vertices
+    chin = _chin_height(avatar, vertices)
+    above = vertices[vertices[:, 2] >= chin - 1e-6]
+    if len(above) < 4:
+        above = vertices
+    return above.min(axis=0), above.max(axis=0)
+
+
+def _chin_height(avatar: Avatar, vertices: np.ndarray) -> float:
+    """Height (Blender Z) of the chin: its landmark, else the face region's lowest point."""
+    faces = np.asarray(avatar.faces)
+    landmarks = np.asarray(avatar.landmark_faces)
+    if len(landmarks) >= 478 and 0 <= landmarks[CHIN_LANDMARK] < len(faces):
+        corners = vertices[faces[landmarks[CHIN_LANDMARK]]]
+        return float(np.asarray(avatar.landmark_bary[CHIN_LANDMARK]) @ corners[:, 2])
+    regions = np.asarray(avatar.vertex_regions)
+    if "face" in avatar.region_names:
+        mask = regions == avatar.region_names.index("face")
+        if mask.sum() >= 3:
+            return float(vertices[mask, 2].min())
+    return float(vertices[:, 2].min())
 
 
 def find_head(obj: bpy.types.Object | None) -> bpy.types.Object | None:

@@ -2,22 +2,31 @@
 
 Each polygon takes the region of its first triangle, the region most of that triangle's
 corners belong to; each region name maps to one kind of material (``material_kind``): the
-built-in model's regions are face, eye_left, eye_right and mouth_interior; other models may add
-teeth, gums, tongue, scalp and so on. All four are Principled BSDF materials an artist knows
-how to tune:
+built-in model's regions are face, eye_left, eye_right and mouth_interior; ICT-FaceKit's split
+each eye into eye_sclera_*, eye_iris_* and eye_pupil_*, and add teeth, gums_tongue, scalp and so
+on. All are Principled BSDF materials an artist knows how to tune, set up for Cycles (the
+scene is in metres):
 
 =============  ==============================================================================
 kind           material
 =============  ==============================================================================
-skin           the albedo texture, roughness 0.5, subsurface (radius red-heavy, 6 mm scale)
-eye            the albedo texture (the photo's iris), roughness 0.05, a clear coat (wet cornea)
+skin           the albedo texture; subsurface weight 0.2, radius (3.6, 1.4, 0.8) mm scaled to
+               the head's size, random walk (skin); roughness 0.45 varying by +-0.05 over
+               a few millimetres; IOR 1.4
+eye            a whole eyeball (models that don't split it): the albedo, roughness 0.05, a clear
+               coat (wet cornea)
+sclera         the white of the eye: the albedo, roughness 0.25, a little subsurface
+iris           the iris under the cornea: the albedo, roughness 0.03 and a clear coat
+               (roughness 0.02, IOR 1.376), so the eye holds a catch-light
+pupil          as the iris, but black whatever the texture says (light that enters the pupil
+               does not come back)
 teeth          ivory, roughness 0.25, a little subsurface
 mouth          the albedo darkened toward deep red, roughness 0.35 (wet), subsurface
 =============  ==============================================================================
 
 Functions
 ---------
-material_kind     region name -> "skin", "eye", "teeth" or "mouth"
+material_kind     region name -> one of ``KINDS``
 assign_materials  make the materials a mesh's regions need and give each polygon its own
 face_regions      the region of each triangle (majority of its corners)
 """
@@ -29,29 +38,42 @@ import numpy as np
 from ..revive_formats import Avatar
 from ..revive_formats.polygons import first_triangles
 
-__all__ = ["KINDS", "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
+__all__ = ["KINDS", "REFERENCE_HEAD_M", "SKIN_ROUGHNESS", "SKIN_SSS_RADIUS_MM", "SKIN_SUBSURFACE",
+           "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
            "set_input"]
 
-KINDS = ("skin", "eye", "teeth", "mouth")
+KINDS = ("skin", "eye", "sclera", "iris", "pupil", "teeth", "mouth")
 _PREFIX = {"eye": ("eye",), "teeth": ("teeth", "tooth"),
            "mouth": ("mouth", "tongue", "gum", "oral")}
 _NOT_EYE = ("lash", "brow", "lid")
+_IRIS = ("iris", "cornea")
+SKIN_ROUGHNESS = 0.45
+SKIN_SUBSURFACE = 0.2
+SKIN_SSS_RADIUS_MM = (3.6, 1.4, 0.8)  # red scatters deepest (Jensen et al.'s skin, rounded)
+REFERENCE_HEAD_M = 0.23  # chin to crown of an adult head: the skin's scattering is sized to it
 
 
 def material_kind(region: str) -> str:
-    """The material kind for a region name: "eye", "teeth", "mouth", or "skin" for the rest.
+    """The material kind for a region name: "eye", "sclera", "iris", "pupil", "teeth", "mouth",
+    or "skin" for the rest.
 
     Examples
     --------
     >>> [material_kind(r) for r in ("face", "eye_left", "Teeth_upper", "mouth_interior",
-    ...                             "eyelashes")]
-    ['skin', 'eye', 'teeth', 'mouth', 'skin']
+    ...                             "eyelashes", "eye_sclera_left", "eye_pupil_right")]
+    ['skin', 'eye', 'teeth', 'mouth', 'skin', 'sclera', 'pupil']
     """
     low = region.lower()
     for kind in ("teeth", "mouth", "eye"):
         if any(word in low for word in _PREFIX[kind]):
             if kind == "eye" and any(word in low for word in _NOT_EYE):
                 continue
+            if kind == "eye" and "pupil" in low:
+                return "pupil"
+            if kind == "eye" and any(word in low for word in _IRIS):
+                return "iris"
+            if kind == "eye" and "sclera" in low:
+                return "sclera"
             return kind
     return "skin"
 
@@ -73,11 +95,14 @@ def face_regions(faces: np.ndarray, vertex_regions: np.ndarray) -> np.ndarray:
     return np.where((b == c) & (a != b), b, a)
 
 
-def assign_materials(mesh: bpy.types.Mesh, avatar: Avatar, name: str) -> dict[str, int]:
+def assign_materials(mesh: bpy.types.Mesh, avatar: Avatar, name: str, *,
+                     head_height_m: float | None = None) -> dict[str, int]:
     """Add one material per kind the avatar's regions need and set each polygon's index.
 
     A polygon takes the material of its first triangle (``mesh`` holds the avatar's polygons,
-    as ``head.import_avatar`` builds them).
+    as ``head.import_avatar`` builds them). ``head_height_m`` (chin to crown; the mesh's
+    height by default) sizes the subsurface scattering: ``REFERENCE_HEAD_M`` gives the skin's
+    own radii.
 
     Returns
     -------
@@ -87,10 +112,15 @@ def assign_materials(mesh: bpy.types.Mesh, avatar: Avatar, name: str) -> dict[st
     kinds = [material_kind(r) for r in avatar.region_names] or ["skin"]
     used = sorted(set(kinds), key=KINDS.index)
     image = _albedo_image(avatar, name)
+    # Light scatters as far in a small head as in a big one, relative to its size.
+    height = head_height_m
+    if height is None:
+        height = float(np.ptp(np.asarray(avatar.vertices_m)[:, 1])) if avatar.vertex_count else 0
+    scale = float(np.clip(height / REFERENCE_HEAD_M, 0.25, 4.0)) if height > 0 else 1.0
     slots = {}
     for kind in used:
         slots[kind] = len(mesh.materials)
-        material = _MAKERS[kind](f"{name} {kind}", image)
+        material = _MAKERS[kind](f"{name} {kind}", image, scale)
         material["revive_kind"] = kind
         mesh.materials.append(material)
     per_face = face_regions(avatar.faces, avatar.vertex_regions)[
@@ -145,19 +175,50 @@ def _textured(material: bpy.types.Material, bsdf: bpy.types.Node,
     return texture
 
 
-def _skin(name: str, image: bpy.types.Image) -> bpy.types.Material:
+def _skin(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
     texture = _textured(material, bsdf, image)
-    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
-    set_input(bsdf, ("Roughness",), 0.5)
-    set_input(bsdf, ("Subsurface Weight", "Subsurface"), 0.08)
-    set_input(bsdf, ("Subsurface Radius",), (1.0, 0.35, 0.2))
-    set_input(bsdf, ("Subsurface Scale",), 0.006)  # metres: skin scatters a few millimetres
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    # Roughness 0.45, varying by +-0.05 over a few millimetres (oilier and drier patches).
+    coordinates = nodes.new("ShaderNodeTexCoord")
+    coordinates.location = (bsdf.location.x - 900, bsdf.location.y - 350)
+    noise = nodes.new("ShaderNodeTexNoise")
+    noise.name = noise.label = "Revive skin roughness noise"
+    noise.inputs["Scale"].default_value = 120.0 / scale  # per metre: blotches of ~8 mm
+    noise.inputs["Detail"].default_value = 4.0
+    noise.location = (bsdf.location.x - 700, bsdf.location.y - 350)
+    to_roughness = nodes.new("ShaderNodeMapRange")
+    to_roughness.name = to_roughness.label = "Revive skin roughness"
+    to_roughness.inputs["From Min"].default_value = 0.3
+    to_roughness.inputs["From Max"].default_value = 0.7
+    to_roughness.inputs["To Min"].default_value = SKIN_ROUGHNESS - 0.05
+    to_roughness.inputs["To Max"].default_value = SKIN_ROUGHNESS + 0.05
+    to_roughness.location = (bsdf.location.x - 450, bsdf.location.y - 350)
+    links.new(coordinates.outputs["Object"], noise.inputs["Vector"])
+    links.new(noise.outputs["Fac"], to_roughness.inputs["Value"])
+    links.new(to_roughness.outputs["Result"], bsdf.inputs["Roughness"])
+    set_input(bsdf, ("IOR",), 1.4)
+    set_input(bsdf, ("Subsurface Weight", "Subsurface"), SKIN_SUBSURFACE)
+    set_input(bsdf, ("Subsurface Radius",), SKIN_SSS_RADIUS_MM)
+    set_input(bsdf, ("Subsurface Scale",), 0.001 * scale)  # the radius is in millimetres
+    set_input(bsdf, ("Subsurface IOR",), 1.4)
+    _subsurface_method(bsdf, ("RANDOM_WALK_SKIN", "RANDOM_WALK"))
     material.diffuse_color = (0.8, 0.62, 0.52, 1.0)  # viewport / Workbench colour
     return material
 
 
-def _eye(name: str, image: bpy.types.Image) -> bpy.types.Material:
+def _subsurface_method(bsdf: bpy.types.Node, methods: tuple[str, ...]) -> None:
+    """The first of ``methods`` this Blender has (Random Walk (Skin) is 4.0+)."""
+    for method in methods:
+        try:
+            bsdf.subsurface_method = method
+            return
+        except (TypeError, AttributeError):
+            continue
+
+
+def _eye(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
     texture = _textured(material, bsdf, image)
     material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
@@ -168,17 +229,55 @@ def _eye(name: str, image: bpy.types.Image) -> bpy.types.Material:
     return material
 
 
-def _teeth(name: str, image: bpy.types.Image) -> bpy.types.Material:
+def _sclera(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
+    material, bsdf = _principled(name)
+    texture = _textured(material, bsdf, image)
+    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    set_input(bsdf, ("Roughness",), 0.25)
+    set_input(bsdf, ("IOR",), 1.376)
+    set_input(bsdf, ("Subsurface Weight", "Subsurface"), 0.1)
+    set_input(bsdf, ("Subsurface Radius",), (1.0, 0.6, 0.5))
+    set_input(bsdf, ("Subsurface Scale",), 0.001 * scale)
+    material.diffuse_color = (0.9, 0.88, 0.85, 1.0)
+    return material
+
+
+def _iris(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
+    material, bsdf = _principled(name)
+    texture = _textured(material, bsdf, image)
+    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    set_input(bsdf, ("Roughness",), 0.03)
+    set_input(bsdf, ("IOR",), 1.376)  # the cornea's
+    set_input(bsdf, ("Coat Weight", "Clearcoat"), 1.0)
+    set_input(bsdf, ("Coat Roughness", "Clearcoat Roughness"), 0.02)
+    set_input(bsdf, ("Coat IOR",), 1.376)
+    material.diffuse_color = (0.3, 0.22, 0.15, 1.0)
+    return material
+
+
+def _pupil(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
+    material, bsdf = _principled(name)
+    set_input(bsdf, ("Base Color",), (0.005, 0.005, 0.005, 1.0))
+    set_input(bsdf, ("Roughness",), 0.03)
+    set_input(bsdf, ("IOR",), 1.376)
+    set_input(bsdf, ("Coat Weight", "Clearcoat"), 1.0)
+    set_input(bsdf, ("Coat Roughness", "Clearcoat Roughness"), 0.02)
+    set_input(bsdf, ("Coat IOR",), 1.376)
+    material.diffuse_color = (0.01, 0.01, 0.01, 1.0)
+    return material
+
+
+def _teeth(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
     set_input(bsdf, ("Base Color",), (0.78, 0.74, 0.64, 1.0))
     set_input(bsdf, ("Roughness",), 0.25)
     set_input(bsdf, ("Subsurface Weight", "Subsurface"), 0.05)
-    set_input(bsdf, ("Subsurface Scale",), 0.002)
+    set_input(bsdf, ("Subsurface Scale",), 0.002 * scale)
     material.diffuse_color = (0.78, 0.74, 0.64, 1.0)
     return material
 
 
-def _mouth(name: str, image: bpy.types.Image) -> bpy.types.Material:
+def _mouth(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
     texture = _textured(material, bsdf, image)
     nodes, links = material.node_tree.nodes, material.node_tree.links
@@ -193,9 +292,10 @@ def _mouth(name: str, image: bpy.types.Image) -> bpy.types.Material:
     links.new(darken.outputs["Color"], bsdf.inputs["Base Color"])
     set_input(bsdf, ("Roughness",), 0.35)
     set_input(bsdf, ("Subsurface Weight", "Subsurface"), 0.2)
-    set_input(bsdf, ("Subsurface Scale",), 0.004)
+    set_input(bsdf, ("Subsurface Scale",), 0.004 * scale)
     material.diffuse_color = (0.3, 0.1, 0.1, 1.0)
     return material
 
 
-_MAKERS = {"skin": _skin, "eye": _eye, "teeth": _teeth, "mouth": _mouth}
+_MAKERS = {"skin": _skin, "eye": _eye, "sclera": _sclera, "iris": _iris, "pupil": _pupil,
+           "teeth": _teeth, "mouth": _mouth}

@@ -12,6 +12,7 @@ head in it (``avatar.portrait``: focal_px, cx, cy, width, height in pixels, and 
 - textures the head with the photo projected from that camera onto the rest shape (with the
   photo's own expression, the "Portrait expression" shape key), stored as the "Portrait" UV
   map, so the texture sticks to the skin when the face moves instead of swimming,
+- hides the head's hair strands (the photo shows the person's own hair),
 - fades the head out toward its outer border (the "revive_border" attribute, 0 at the border
   and 1 from ``BORDER_FALLOFF`` of the face's width inwards), so where the mesh meets the photo
   there is no seam.
@@ -35,6 +36,7 @@ import numpy as np
 from mathutils import Matrix
 
 from ..revive_formats import Avatar
+from .hair import find_hair
 from .materials import cleared_node_tree
 
 __all__ = ["BORDER_ATTRIBUTE", "BORDER_FALLOFF", "PORTRAIT_KEY", "PORTRAIT_UV", "border_weights",
@@ -246,6 +248,9 @@ def use_portrait_look(head: bpy.types.Object, on: bool) -> None:
     keys = mesh.shape_keys
     if keys is not None and PORTRAIT_KEY in keys.key_blocks:
         keys.key_blocks[PORTRAIT_KEY].value = 1.0 if on else 0.0
+    hair = find_hair(head)
+    if hair is not None:  # the photo shows the person's own hair
+        hair.hide_render = hair.hide_viewport = on
 
 
 def _portrait_material(head: bpy.types.Object, kind: str,
@@ -261,7 +266,7 @@ def _portrait_material(head: bpy.types.Object, kind: str,
     emission = nodes.new("ShaderNodeEmission")
     emission.inputs["Strength"].default_value = 1.0
     emission.location = (-250, 0)
-    if kind in ("skin", "eye"):
+    if kind not in ("teeth", "mouth"):  # skin and eyes: the photo
         uv = nodes.new("ShaderNodeUVMap")
         uv.uv_map = PORTRAIT_UV
         uv.location = (-750, 0)

@@ -2,10 +2,13 @@
 
 Two modes:
 
-- studio: a camera framing the face from the front (``FRAMINGS``), three-point studio light
-  or a light matched to the photo's estimated lighting (``LIGHTS``), and a background
-  (``BACKGROUNDS``): dark, light, transparent (the frames keep alpha; the MP4 shows black)
-  or the portrait photo behind the head.
+- studio: an 85 mm camera framing the head from the front (``FRAMINGS``: the head from chin to
+  crown fills about two thirds of the close-up's height; the neck never counts), three-point
+  studio light or a light matched to the photo's estimated lighting (``LIGHTS``), a
+  background (``BACKGROUNDS``): dark, light, transparent (the frames keep alpha; the MP4 shows
+  black) or the portrait photo behind the head; Khronos PBR Neutral colour management (AgX or
+  Filmic on older Blender), so lit skin rolls off into its highlights instead of clipping while
+  keeping the photo's skin colour.
 - portrait: the photo animated in place (see ``imp.portrait``): the photo's own camera, the photo
   as backdrop and face texture, the frame shaped like the photo; the head motion is played at
   ``PORTRAIT_HEAD_MOTION`` of its strength, so the photo moves as little as a face does.
@@ -29,7 +32,7 @@ import numpy as np
 from mathutils import Matrix, Vector
 
 from ..imp import portrait
-from ..imp.head import find_head, to_blender
+from ..imp.head import PROP_HEAD_BOUNDS, find_head, to_blender
 from ..imp.materials import cleared_node_tree
 from ..revive_formats import ReviveError
 from ..revive_formats.label import DEFAULT_POSITION, DEFAULT_SIZE, check_position_and_size
@@ -39,12 +42,18 @@ __all__ = ["BACKGROUNDS", "FRAMINGS", "LABEL_TEXT", "LIGHTS", "MODES", "PORTRAIT
            "PROP_STAGE", "check_resolution", "fit_label", "light_estimate", "setup_stage"]
 
 MODES = ("studio", "portrait")
-# framing -> (frame size as a multiple of the face's extent, frame centre raised by this share
-# of the face's height)
-FRAMINGS = {"close-up": (1.2, 0.0), "portrait": (1.9, -0.1), "shoulders": (3.2, -0.55)}
+# framing -> (share of the frame's height the head fills from chin to crown, frame centre raised
+# above the head's centre by this share of the head's height)
+FRAMINGS = {"close-up": (0.65, -0.05), "portrait": (0.48, -0.25), "shoulders": (0.36, -0.65)}
+CAMERA_LENS_MM = 85.0  # a portrait lens: from about 0.9 m the face keeps its proportions
 LIGHTS = ("studio", "photo")
 BACKGROUNDS = {"dark": 0.03, "light": 0.75, "transparent": 0.03, "photo": 0.03}
 PORTRAIT_HEAD_MOTION = 0.5
+# (view transform, look, exposure in stops), the first this Blender has wins. PBR Neutral keeps
+# the texture's (the photo's) skin colour: render / photo about (1.0, 0.97, 0.94) on the cheeks,
+# where AgX made skin ashen (0.90, 1.03, 1.08) even with its Punchy look.
+STUDIO_VIEWS = (("Khronos PBR Neutral", "None", -0.3), ("AgX", "AgX - Punchy", 0.4),
+                ("Filmic", "None", 0.4))
 # Cycles' pixel filter in portrait mode, in pixels: 1.5 (the default) blurs the photo by about
 # 2 grey levels on average; 0.5 keeps it within 1 while still smoothing moving edges.
 PORTRAIT_FILTER_PX = 0.5
@@ -55,9 +64,10 @@ PROP_LIGHTING = "revive_lighting"  # on the head: the avatar's lighting estimate
 _LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 _SH_DIRECTIONAL = 1.73  # |first band| / zeroth band of the radiance of a single distant light
 # name, azimuth (0 = in front of the face, + toward +X), elevation, power, size
-_STUDIO_LIGHTS = (("Revive key light", -40.0, 30.0, 20.0, 0.6),
-                  ("Revive fill light", 45.0, 10.0, 7.0, 1.0),
-                  ("Revive rim light", 160.0, 45.0, 50.0, 0.4))
+# (powers at exposure 0; a stronger rim light makes hair strands glow white)
+_STUDIO_LIGHTS = (("Revive key light", -40.0, 30.0, 10.0, 0.6),
+                  ("Revive fill light", 45.0, 10.0, 5.0, 1.0),
+                  ("Revive rim light", 160.0, 45.0, 10.0, 0.4))
 
 
 def setup_stage(scene: bpy.types.Scene, obj: bpy.types.Object, *, mode: str = "studio",
@@ -135,15 +145,34 @@ def setup_stage(scene: bpy.types.Scene, obj: bpy.types.Object, *, mode: str = "s
                       cover=mode == "studio")
     if hasattr(scene, "cycles"):
         scene.cycles.filter_width = PORTRAIT_FILTER_PX if mode == "portrait" else STUDIO_FILTER_PX
-    # The albedo and the photo are photographs: "Standard" shows their colours as they are
-    # (AgX / Filmic wash skin out).
-    scene.view_settings.view_transform = "Standard"
-    scene.view_settings.look = "None"
+    _view_transform(scene, mode)
     scene[PROP_STAGE] = json.dumps({"mode": mode, "framing": framing, "light": light,
                                     "background": background})
     if visible_label:
         _add_label(scene, camera, label_position, float(label_size))
     return camera
+
+
+def _view_transform(scene: bpy.types.Scene, mode: str) -> None:
+    """Studio: the first of ``STUDIO_VIEWS`` this Blender has, so lit skin rolls off into
+    highlights instead of clipping; portrait: "Standard", the photo's colours as they are."""
+    view = scene.view_settings
+    view.look = "None"
+    view.exposure, view.gamma = 0.0, 1.0
+    if mode == "portrait":
+        view.view_transform = "Standard"
+        return
+    for name, look, exposure in STUDIO_VIEWS:
+        try:
+            view.view_transform = name
+        except TypeError:  # not in this Blender
+            continue
+        try:
+            view.look = look
+        except TypeError:  # a build without that look
+            pass
+        view.exposure = exposure
+        return
 
 
 def check_resolution(resolution) -> tuple[int, int]:
@@ -262,23 +291,36 @@ def _add_camera(scene: bpy.types.Scene, head: bpy.types.Object, photo: dict | No
 
 def _frame_face(scene: bpy.types.Scene, head: bpy.types.Object, camera: bpy.types.Object,
                 framing: str) -> float:
-    """Point a 50 mm camera at the face from the front; return its distance to the face."""
+    """Point an 85 mm camera at the head from the front; return its distance to the face.
+
+    The head from chin to crown (``PROP_HEAD_BOUNDS``; the neck and bust never count) fills
+    the framing's share of the frame's height, centred on the face across; a frame narrower
+    than the head is tall lets the head fill at most 90 % of its width.
+    """
     camera_data = camera.data
-    camera_data.lens, camera_data.sensor_width, camera_data.sensor_fit = 50.0, 36.0, "AUTO"
-    low, high = _face_bounds(head)
-    centre, size = (low + high) / 2.0, high - low
-    scale, raise_by = FRAMINGS[framing]
+    camera_data.lens, camera_data.sensor_width, camera_data.sensor_fit = (CAMERA_LENS_MM, 36.0,
+                                                                          "AUTO")
+    low, high = _face_bounds(head, PROP_HEAD_BOUNDS)
+    face_low, face_high = _face_bounds(head)
+    size = high - low
+    fill, raise_by = FRAMINGS[framing]
     half_w, half_h = _half_view(camera_data, scene)  # half the view per metre of distance
-    distance = max(scale * size[0] / 2.0 / half_w, scale * size[2] / 2.0 / half_h)
-    front = float(low[1])  # the face's front (most negative Y)
-    camera.location = (centre[0], front - distance, centre[2] + raise_by * size[2])
+    front = float(face_low[1])  # the face's front (most negative Y)
+    # Frame the head at the depth of its middle, where its outline is.
+    outline = max(size[2] / fill / 2.0 / half_h, size[0] / min(0.9, 1.3 * fill) / 2.0 / half_w)
+    distance = max(outline - ((low[1] + high[1]) / 2.0 - front), 0.05)
+    centre_x = (face_low[0] + face_high[0]) / 2.0
+    centre_z = (low[2] + high[2]) / 2.0 + raise_by * size[2]
+    camera.location = (centre_x, front - distance, centre_z)
     camera.rotation_euler = (math.pi / 2.0, 0.0, 0.0)  # from looking down -Z to along +Y
     return distance
 
 
-def _face_bounds(head: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
-    """World-space bounds (low, high) of the face at rest (the pivot's rotation ignored)."""
-    bounds = head.get("revive_face_bounds")
+def _face_bounds(head: bpy.types.Object,
+                 prop: str = "revive_face_bounds") -> tuple[np.ndarray, np.ndarray]:
+    """World-space bounds (low, high) of the face (or with ``prop=PROP_HEAD_BOUNDS`` the
+    head from chin to crown) at rest, the pivot's rotation ignored."""
+    bounds = head.get(prop, head.get("revive_face_bounds"))
     if bounds is not None and len(bounds) == 6:
         low, high = np.array(bounds[:3]), np.array(bounds[3:])
     else:
@@ -288,7 +330,11 @@ def _face_bounds(head: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
         low, high = co.min(axis=0), co.max(axis=0)
     matrix = head.matrix_world
     if head.parent is not None:
-        matrix = (Matrix.Translation(head.parent.matrix_world.translation)
+        parent = head.parent
+        # A pivot just made has no world matrix yet (until the depsgraph updates); its own
+        # location is its world place unless it has a parent of its own.
+        place = (parent.matrix_basis if parent.parent is None else parent.matrix_world)
+        matrix = (Matrix.Translation(place.translation)
                   @ head.matrix_parent_inverse @ head.matrix_basis)
     corners = np.array([matrix @ Vector((x, y, z)) for x in (low[0], high[0])
                         for y in (low[1], high[1]) for z in (low[2], high[2])])
@@ -366,10 +412,10 @@ def _add_photo_light(scene: bpy.types.Scene,
                                                           photo.get("rotation"))
     target, reach = _light_target(head)
     toward = Vector(to_blender(direction).tolist())
-    power = 30.0 * max(directional, 0.1)
+    power = 15.0 * max(directional, 0.1)  # as the studio's key light
     _area_light(scene, "Revive photo light", target, target + reach * toward,
                 power * reach ** 2, 0.5 * reach, tuple(key))
-    return tuple(float(x) for x in (1.0 - directional) * 0.6 * ambient)
+    return tuple(float(x) for x in (1.0 - directional) * 0.3 * ambient)
 
 
 def _light_target(head: bpy.types.Object) -> tuple[Vector, float]:
