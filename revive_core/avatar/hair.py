@@ -46,6 +46,8 @@ IBUG_NOSE_BOTTOM, IBUG_JAW_LEFT, IBUG_JAW_RIGHT = 33, 0, 16
 EAR_HALF_WIDTH_M = 0.062  # farther from the midline than this, at ear height, is ear
 MIN_COVERAGE = 0.35  # share of the head top that must be hair for the hidden scalp to get hair
 HAIR_DELTA_E = 22.0  # colour distance (CIE76, Lab) from the skin above which a pixel is hair
+SKIN_CHROMA_DISTANCE = 9.0  # (a, b) distance from the skin's within which a pixel is skin-hued
+SKIN_DARKER_L = 20.0  # ... unless it is this much darker (L*) than the skin
 MAX_THICKNESS_M = 0.02  # more is mostly the fitted skull being too low, not hair
 UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
@@ -215,7 +217,11 @@ def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
     cv2.fillConvexPoly(inside_face, oval, 1)
     beside &= inside_face == 0
     distance = np.linalg.norm(lab - skin_lab, axis=2)
-    hair = person & (around | beside) & (distance > HAIR_DELTA_E)
+    # A bald scalp differs from the cheeks in lightness (highlights, less colour) but keeps the
+    # skin's hue; hair of the skin's hue is darker than the skin.
+    skin_like = ((np.linalg.norm(lab[..., 1:] - skin_lab[1:], axis=2) < SKIN_CHROMA_DISTANCE)
+                 & (lab[..., 0] > skin_lab[0] - SKIN_DARKER_L))
+    hair = person & (around | beside) & (distance > HAIR_DELTA_E) & ~skin_like
     # Highlights in the hair come close to the skin's colour: close the small gaps they leave.
     size = max(3, int(0.08 * face_width) | 1)
     closed = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
