@@ -43,3 +43,15 @@ def test_shipped_model_is_made_again_from_ict_facekit_by_the_projects_code():
     np.testing.assert_array_equal(made.faces, shipped.faces)
     np.testing.assert_allclose(made.identity_basis_m, shipped.identity_basis_m, atol=2e-5)
     np.testing.assert_array_equal(made.landmark_faces, shipped.landmark_faces)
+
+
+def test_each_eye_has_its_own_texture_tile_so_a_pupil_shows_once():
+    model = find_model("default")
+    boxes = []
+    for side in ("left", "right"):
+        regions = [model.region_names.index(f"eye_{part}_{side}") for part in ("iris", "pupil")]
+        faces = np.isin(model.vertex_regions[model.faces].max(1), regions)
+        uv = model.uvs[model.uv_faces[faces].ravel()]
+        boxes.append((uv.min(0), uv.max(0)))
+    (low_a, high_a), (low_b, high_b) = boxes
+    assert (high_a < low_b).any() or (high_b < low_a).any(), "the irises share texels"

@@ -56,3 +56,4 @@ def test_a_bald_head_gets_no_hair(fitted):
     assert hair.thickness_m == 0.0
     np.testing.assert_array_equal(grow_hair(fit.neutral_vertices, model.faces, hair),
                                   fit.neutral_vertices)
+

@@ -419,3 +419,18 @@ def test_bake_with_pretrained_generator_path(rendered, tmp_path):
 def test_srgb_round_trip():
     x = np.linspace(0, 1, 101)
     assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-9)
+
+
+def test_iris_colour_is_read_from_the_photo_at_the_iris_landmarks():
+    from revive_core.avatar.detect import detect_face
+    from revive_core.avatar.texture.regions import photo_iris_colour
+
+    detection = detect_face(asset_path("sample", "astronaut.png"))
+    image = np.full_like(detection.image, 200)
+    for centre in (468, 473):
+        x, y = detection.landmarks_px[centre, :2]
+        radius = np.linalg.norm(detection.landmarks_px[centre + 1:centre + 5, :2] - [x, y], axis=1).mean()
+        rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+        image[np.hypot(cols - x, rows - y) < radius] = (60, 90, 160)  # a blue iris
+    colour = photo_iris_colour(image, detection.landmarks_px)
+    np.testing.assert_allclose(colour, np.array([60, 90, 160]) / 255, atol=0.02)

@@ -56,7 +56,8 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     texture = bake_texture(
         model.faces, model.uvs, model.uv_faces, face_regions,
         [PhotoView(p.detection.image, p.camera, p.vertices(model, fit.identity),
-                   mouth_px=p.detection.landmarks_px[list(INNER_LIPS), :2]) for p in fit.photos],
+                   mouth_px=p.detection.landmarks_px[list(INNER_LIPS), :2],
+                   landmarks_px=p.detection.landmarks_px) for p in fit.photos],
         size=texture_size, region_names=model.region_names, rest_vertices_m=fit.neutral_vertices,
         method=texture_method, completion=CompletionSettings(
             seed=texture_seed, generator_path=texture_generator, grain=texture_grain))

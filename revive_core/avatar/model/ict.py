@@ -13,8 +13,9 @@ The conversion:
   which are see-through overlays that need Unreal-style shaders. Quads are split in two
   triangles (a, b, c) + (a, c, d), and ``polygon_triangles`` keeps them quads for Blender.
 - UVs: upstream puts each material in its own UDIM tile; they are packed into one 0..1 atlas
-  (face 0.75 wide at the top left, back of head, gums and teeth in the right column, sclera and
-  iris along the bottom).
+  (face 0.75 wide at the top left, back of head, gums and teeth in the right column, each eye's
+  sclera and iris along the bottom: the eyes get tiles of their own, or each eye's painted pupil
+  would show on the other's iris too).
 - Identity: ``identityNNN.obj - neutral``, any number of them, each one standard deviation
   (upstream's own sampler draws every weight from N(0, 1)).
 - Expressions: ``X_L``/``X_R`` become ARKit's ``XLeft``/``XRight``; the split halves of
@@ -53,8 +54,8 @@ KEPT_MATERIALS = ("M_Face", "M_BackHead", "M_GumsTongue", "M_Teeth", "M_ScleraLe
 # Where each material's UDIM tile goes in the packed atlas: (u0, v0, size).
 ATLAS = {"M_Face": (0.0, 0.25, 0.75), "M_BackHead": (0.75, 0.75, 0.25),
          "M_GumsTongue": (0.75, 0.5, 0.25), "M_Teeth": (0.75, 0.25, 0.25),
-         "M_ScleraLeft": (0.0, 0.0, 0.25), "M_ScleraRight": (0.0, 0.0, 0.25),
-         "M_IrisLeft": (0.25, 0.0, 0.25), "M_IrisRight": (0.25, 0.0, 0.25)}
+         "M_ScleraLeft": (0.0, 0.0, 0.25), "M_ScleraRight": (0.5, 0.0, 0.25),
+         "M_IrisLeft": (0.25, 0.0, 0.25), "M_IrisRight": (0.75, 0.0, 0.25)}
 # Upstream's vertex ranges (README, "Face Model Topology" and "Eyeball Details"), end exclusive.
 REGION_RANGES = (
     ("face", 0, 6706),  # the narrow face area

@@ -25,7 +25,7 @@ from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill
                                              weighted_average)
 from revive_core.avatar.texture.light import Lighting, delight, estimate_lighting
 from revive_core.avatar.texture.project import PhotoView, ViewSamples, sample_view
-from revive_core.avatar.texture.regions import paint_parts, region_kinds
+from revive_core.avatar.texture.regions import paint_parts, photo_iris_colour, region_kinds
 from revive_core.avatar.texture.tone import (DEFAULT_SKIN_AB, colourise, is_monochrome,
                                              skin_chroma)
 from revive_core.avatar.texture.uv import UVLayout, mirror_texels, uv_layout
@@ -159,9 +159,11 @@ def bake_texture(faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
             lap("complete")
 
     albedo = layout.scatter(values)
+    iris = next((c for c in (photo_iris_colour(v.image, v.landmarks_px) for v in views
+                             if v.landmarks_px is not None) if c is not None), None)
     paint_parts(albedo, layout.rows, layout.cols, texel_region, names, points,
                 confidence >= trusted_level(confidence, skin),
-                seed=completion.seed if completion else 0)
+                seed=completion.seed if completion else 0, iris_rgb=iris)
     # Fill the gutter between UV islands from the islands' edges, so filtering never
     # mixes in a foreign colour.
     albedo = pull_push(albedo, layout.covered)

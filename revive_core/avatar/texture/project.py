@@ -48,6 +48,7 @@ class PhotoView:
     vertices_m: np.ndarray  # (V, 3) posed by the fit, with the photo's expression
     person: np.ndarray | None = None  # (H, W) 0..1 person probability; segmented when None
     mouth_px: np.ndarray | None = None  # (K, 2) the mouth's opening in the photo (INNER_LIPS)
+    landmarks_px: np.ndarray | None = None  # (478, 2+) the photo's landmarks (iris: 468-477)
 
 
 @dataclass

@@ -46,7 +46,7 @@ def region_kinds(region_names: list[str]) -> list[str]:
 
 def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_region: np.ndarray,
                 region_names: list[str], points_m: np.ndarray, seen: np.ndarray,
-                *, seed: int = 0) -> np.ndarray:
+                *, seed: int = 0, iris_rgb: np.ndarray | None = None) -> np.ndarray:
     """Paint every non-skin region of ``albedo`` in place and return it.
 
     Parameters
@@ -64,6 +64,8 @@ def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_re
         Texels the photos saw well (used for the iris colour).
     seed : int
         Seeds the fibres and grain.
+    iris_rgb : np.ndarray [shape=(3,)] or None
+        The iris colour measured in a photo (``photo_iris_colour``), sRGB 0..1.
     """
     rng = np.random.default_rng(seed)
     kinds = region_kinds(region_names)
@@ -80,7 +82,8 @@ def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_re
         p = points_m[texels]
         if kind == "eye":
             centre = _eye_centre(points_m, texel_region, regions, region_names)
-            colours = _eye(p, centre, albedo[rows[texels], cols[texels]], seen[texels], rng)
+            colours = _eye(p, centre, albedo[rows[texels], cols[texels]], seen[texels], rng,
+                           iris_rgb)
         elif kind == "teeth":
             colours = TEETH * (1.0 + 0.03 * grain[texels])[:, None]
         elif kind == "gums":
@@ -106,16 +109,19 @@ def _eye_centre(points: np.ndarray, texel_region: np.ndarray, regions: list[int]
 
 
 def _eye(points: np.ndarray, centre: np.ndarray, photo: np.ndarray, seen: np.ndarray,
-         rng) -> np.ndarray:
+         rng, iris_rgb: np.ndarray | None = None) -> np.ndarray:
     """Colours (N, 3) of one eye's texels: pupil, iris with fibres, limbal ring, sclera.
 
-    ``centre`` is the (x, y) of the eye's gaze axis; the eye looks toward +Z.
+    ``centre`` is the (x, y) of the eye's gaze axis; the eye looks toward +Z. The iris takes
+    ``iris_rgb`` (measured in the photo, see ``photo_iris_colour``) when given, else the
+    colour the photo left on the iris texels.
     """
     offset = points[:, :2] - centre
     radius = np.hypot(offset[:, 0], offset[:, 1])
     front = points[:, 2] >= points[:, 2].max() - 0.006  # the visible cap of an eyeball
-    iris_colour = _iris_colour(photo, seen & front & (radius > 1.5 * PUPIL_RADIUS_M)
-                               & (radius < 0.9 * IRIS_RADIUS_M))
+    iris_colour = (_plausible_iris(iris_rgb) if iris_rgb is not None else
+                   _iris_colour(photo, seen & front & (radius > 1.5 * PUPIL_RADIUS_M)
+                                & (radius < 0.9 * IRIS_RADIUS_M)))
     angle = np.arctan2(offset[:, 1], offset[:, 0])
     phases = rng.uniform(0, 2 * np.pi, 3)
     fibres = (np.sin(37 * angle + phases[0]) + 0.6 * np.sin(71 * angle + phases[1])
@@ -133,8 +139,35 @@ def _iris_colour(photo: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """The median colour of well-seen iris texels, kept within plausible iris colours."""
     if usable.sum() < 20:
         return DEFAULT_IRIS
-    colour = np.median(photo[usable], axis=0)
-    hsv = cv2.cvtColor(colour.reshape(1, 1, 3).astype(np.float32), cv2.COLOR_RGB2HSV)[0, 0]
+    return _plausible_iris(np.median(photo[usable], axis=0))
+
+
+def photo_iris_colour(image: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray | None:
+    """The iris colour (sRGB 0..1) in a photo, from mediapipe's iris points (468-477): the
+    median of the lower half of the ring between the pupil and the limbus of both eyes, without
+    highlights and lashes; None when too little of the irises shows."""
+    height, width = image.shape[:2]
+    samples = []
+    for centre_index in (468, 473):
+        centre = landmarks_px[centre_index, :2]
+        radius = float(np.linalg.norm(landmarks_px[centre_index + 1:centre_index + 5, :2] - centre,
+                                      axis=1).mean())
+        r0, r1 = (int(np.clip(centre[1] + s * radius, 0, height)) for s in (-1, 1))
+        c0, c1 = (int(np.clip(centre[0] + s * radius, 0, width)) for s in (-1, 1))
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        distance = np.hypot(cols - centre[0], rows - centre[1])
+        # The ring's lower half: the upper lid and its lashes cover the top of most irises.
+        ring = (distance > 0.45 * radius) & (distance < 0.9 * radius) & (rows > centre[1])
+        samples.append(image[r0:r1, c0:c1][ring].astype(np.float64) / 255.0)
+    pixels = np.concatenate(samples) if samples else np.zeros((0, 3))
+    value = pixels.max(axis=1, initial=0.0) if len(pixels) else pixels[:, 0]
+    pixels = pixels[(value > 0.08) & (value < 0.9)]
+    return np.median(pixels, axis=0) if len(pixels) >= 20 else None
+
+
+def _plausible_iris(colour: np.ndarray) -> np.ndarray:
+    """``colour`` kept within plausible iris colours (not too saturated, dark or light)."""
+    hsv = cv2.cvtColor(np.asarray(colour).reshape(1, 1, 3).astype(np.float32), cv2.COLOR_RGB2HSV)[0, 0]
     hsv[1] = min(hsv[1], 0.7)
     hsv[2] = float(np.clip(hsv[2], 0.12, 0.65))
     return cv2.cvtColor(hsv.reshape(1, 1, 3), cv2.COLOR_HSV2RGB)[0, 0].astype(np.float64)
