@@ -246,11 +246,7 @@ def _iris(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Ma
     material, bsdf = _principled(name)
     texture = _textured(material, bsdf, image)
     material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
-    set_input(bsdf, ("Roughness",), 0.03)
-    set_input(bsdf, ("IOR",), 1.376)  # the cornea's
-    set_input(bsdf, ("Coat Weight", "Clearcoat"), 1.0)
-    set_input(bsdf, ("Coat Roughness", "Clearcoat Roughness"), 0.02)
-    set_input(bsdf, ("Coat IOR",), 1.376)
+    _wet_cornea(bsdf)
     material.diffuse_color = (0.3, 0.22, 0.15, 1.0)
     return material
 
@@ -258,13 +254,18 @@ def _iris(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Ma
 def _pupil(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
     set_input(bsdf, ("Base Color",), (0.005, 0.005, 0.005, 1.0))
+    _wet_cornea(bsdf)
+    material.diffuse_color = (0.01, 0.01, 0.01, 1.0)
+    return material
+
+
+def _wet_cornea(bsdf: bpy.types.Node) -> None:
+    """The cornea over the iris and pupil: glossy under a clear coat, for a catch-light."""
     set_input(bsdf, ("Roughness",), 0.03)
-    set_input(bsdf, ("IOR",), 1.376)
+    set_input(bsdf, ("IOR",), 1.376)  # the cornea's
     set_input(bsdf, ("Coat Weight", "Clearcoat"), 1.0)
     set_input(bsdf, ("Coat Roughness", "Clearcoat Roughness"), 0.02)
     set_input(bsdf, ("Coat IOR",), 1.376)
-    material.diffuse_color = (0.01, 0.01, 0.01, 1.0)
-    return material
 
 
 def _teeth(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
