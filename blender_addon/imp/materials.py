@@ -167,19 +167,20 @@ def _principled(name: str) -> tuple[bpy.types.Material, bpy.types.Node]:
 
 def _textured(material: bpy.types.Material, bsdf: bpy.types.Node,
               image: bpy.types.Image) -> bpy.types.Node:
+    """The albedo image node, its colour linked into the BSDF's base colour."""
     nodes = material.node_tree.nodes
     texture = nodes.new("ShaderNodeTexImage")
     texture.name = texture.label = "Revive albedo"
     texture.image = image
     texture.location = (bsdf.location.x - 350, bsdf.location.y)
+    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
     return texture
 
 
 def _skin(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
-    texture = _textured(material, bsdf, image)
+    _textured(material, bsdf, image)
     nodes, links = material.node_tree.nodes, material.node_tree.links
-    links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
     # Roughness 0.45, varying by +-0.05 over a few millimetres (oilier and drier patches).
     coordinates = nodes.new("ShaderNodeTexCoord")
     coordinates.location = (bsdf.location.x - 900, bsdf.location.y - 350)
@@ -220,8 +221,7 @@ def _subsurface_method(bsdf: bpy.types.Node, methods: tuple[str, ...]) -> None:
 
 def _eye(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
-    texture = _textured(material, bsdf, image)
-    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    _textured(material, bsdf, image)
     set_input(bsdf, ("Roughness",), 0.05)
     set_input(bsdf, ("Coat Weight", "Clearcoat"), 1.0)
     set_input(bsdf, ("Coat Roughness", "Clearcoat Roughness"), 0.02)
@@ -231,8 +231,7 @@ def _eye(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Mat
 
 def _sclera(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
-    texture = _textured(material, bsdf, image)
-    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    _textured(material, bsdf, image)
     set_input(bsdf, ("Roughness",), 0.25)
     set_input(bsdf, ("IOR",), 1.376)
     set_input(bsdf, ("Subsurface Weight", "Subsurface"), 0.1)
@@ -244,8 +243,7 @@ def _sclera(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.
 
 def _iris(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
     material, bsdf = _principled(name)
-    texture = _textured(material, bsdf, image)
-    material.node_tree.links.new(texture.outputs["Color"], bsdf.inputs["Base Color"])
+    _textured(material, bsdf, image)
     _wet_cornea(bsdf)
     material.diffuse_color = (0.3, 0.22, 0.15, 1.0)
     return material
