@@ -31,15 +31,18 @@ DEMO_CONSENT = "Revive sample (public-domain NASA portrait), demonstration, 2026
 BENCHES: dict[str, str] = {
     "emotion": "revive_core.bench.emotion",
     "lipsync": "revive_core.bench.lipsync",
+    "persona": "revive_core.bench.persona",
     "likeness": "revive_core.bench.likeness",
     "recon": "revive_core.bench.recon",
     "texture": "revive_core.bench.texture",
+    "farm": "revive_core.bench.farm",
 }
 COMMAND_MODULES: list[str] = [
     "revive_core.cli.emotion",
     "revive_core.cli.persona",
     "revive_core.cli.describe",
     "revive_core.cli.model",
+    "revive_core.cli.batch",
 ]
 
 
@@ -155,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--subtitles", action="store_true", help="burn the take's subtitles in")
     p.add_argument("--keep-frames", action="store_true", help="keep the PNG frames afterwards")
     p.add_argument("--blender", default=None, help="a Blender binary (default: the bpy module)")
+    p.add_argument("--cluster", default=None, metavar="CLUSTER",
+                   help="render in chunks on Dask: local[:N] (N worker processes here) or "
+                        "tcp://HOST:PORT (a scheduler; shared storage, see docs/farm.md)")
+    p.add_argument("--chunk", type=int, default=None, metavar="FRAMES",
+                   help="with --cluster: frames per task (default: about 3 chunks per worker)")
     p.set_defaults(run=_render, resolution=None)  # None: the preset's resolution
 
     p = sub.add_parser("preview", help="render a quick preview without Blender (pyrender)")
@@ -250,6 +258,12 @@ def _say(args) -> None:
 def _render(args) -> None:
     from revive_core.video.render import render_video
 
+    if args.cluster is not None or args.chunk is not None:
+        from revive_core.cli.farm import render_on_cluster
+
+        return render_on_cluster(args, _video_path(args.out),
+                                 _resolution(args.resolution) if args.resolution else None,
+                                 _label_options(args))
     frames = None
     if args.frames:
         try:

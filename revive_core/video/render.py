@@ -22,7 +22,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from revive_core.errors import ReviveError
 from revive_core.formats.label import DEFAULT_SIZE as DEFAULT_LABEL_SIZE
@@ -106,7 +106,9 @@ def render_video(avatar_dir: str | os.PathLike, take_dir: str | os.PathLike,
                  light: str = "studio", background: str | None = None, subtitles: bool = False,
                  keep_frames: bool = False, label_position: str = "bottom-right",
                  label_size: float = DEFAULT_LABEL_SIZE,
-                 progress: bool | None = None) -> RenderResult:
+                 progress: bool | None = None,
+                 on_frame: Callable[[int], None] | None = None,
+                 stop_with_parent: bool = False) -> RenderResult:
     """Render the avatar speaking the take to an MP4 with Blender.
 
     Parameters
@@ -149,6 +151,12 @@ def render_video(avatar_dir: str | os.PathLike, take_dir: str | os.PathLike,
         Keep the PNG frames after the video is made.
     progress : bool, optional
         Show a progress bar; by default only when stderr is a terminal.
+    on_frame : callable, optional
+        Called with each Blender frame number as soon as that frame is in the frame cache (the
+        cluster render moves each frame to the shared cache this way).
+    stop_with_parent : bool
+        On Linux, Blender is stopped (SIGTERM) when the thread that started it dies, e.g. when
+        a cluster worker is killed: no orphan renders on. Elsewhere this does nothing.
 
     Returns
     -------
@@ -182,10 +190,22 @@ def render_video(avatar_dir: str | os.PathLike, take_dir: str | os.PathLike,
     if not visible_label:
         command.append("--no-visible-label")
     command += ["--label-position", label_position, "--label-size", f"{float(label_size):g}"]
-    return _run(command, out, progress)
+    if stop_with_parent and sys.platform.startswith("linux"):
+        command = [sys.executable, "-c", _STOP_WITH_PARENT, str(os.getpid()), *command]
+    return _run(command, out, progress, on_frame)
 
 
-def _run(command: Sequence[str], out: Path, progress: bool | None) -> RenderResult:
+# Run argv[2:] in place of this Python, but first ask Linux to send SIGTERM when the parent
+# thread dies (prctl PR_SET_PDEATHSIG = 1, kept across exec); stop if the parent is already gone.
+_STOP_WITH_PARENT = ("import ctypes, os, signal, sys\n"
+                     "ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))\n"
+                     "if os.getppid() != int(sys.argv[1]):\n"
+                     "    sys.exit(130)\n"
+                     "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def _run(command: Sequence[str], out: Path, progress: bool | None,
+         on_frame: Callable[[int], None] | None = None) -> RenderResult:
     # The bar is made before the render starts: Ctrl-C inside tqdm's constructor would leave
     # half a bar, whose __del__ prints a traceback at exit.
     bar = _progress_bar(None, progress)
@@ -211,6 +231,8 @@ def _run(command: Sequence[str], out: Path, progress: bool | None) -> RenderResu
             if match := FRAME.match(line):
                 done, total = int(match.group(2)), int(match.group(3))
                 log.debug("rendered frame %d (%d of %d)", int(match.group(1)), done, total)
+                if on_frame is not None:
+                    on_frame(int(match.group(1)))
                 if bar is not None:
                     if bar.total != total:
                         bar.reset(total=total)
