@@ -178,7 +178,7 @@ def test_reimport_keeps_the_familys_blocklist(english: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("prompt", "expected_source"), [
-    ("I passed my exam today!", "whatsapp_family.txt:29"),
+    ("I passed my exam today!", "whatsapp_family.txt:8"),
     ("How do you make scones?", "whatsapp_family.txt:22"),
     ("I miss you Grandma", "whatsapp_family.txt:17"),
 ])
@@ -190,14 +190,17 @@ def test_chat_answers_with_the_persons_own_replies(english: Path, prompt: str,
     texts = {ln.text for ln in persona.lines}
     for reply in replies:
         assert reply.kind == "retrieved" and reply.sources
-        assert all(s.text in texts for s in reply.sources)
+        # a source is a line, or the part of it that may be said (no promises: issue 17)
+        assert all(any(s.text in t for t in texts) for s in reply.sources)
         assert all(s.text in reply.text for s in reply.sources)
+        assert "Come for Sunday lunch" not in reply.text
     assert expected_source in [s.source for r in replies[:2] for s in r.sources]
 
 
 def test_chat_in_chinese_finds_the_reply_to_the_closest_message(chinese: Path) -> None:
     replies = chat(read_persona(chinese), "奶奶，我好想你", n=2)
-    assert replies[0].text == "奶奶也想你呀，宝贝。放假了就回来住几天。"
+    # "放假了就回来住几天" invites a visit the persona cannot host: left out (issue 17)
+    assert replies[0].text == "奶奶也想你呀，宝贝。"
     assert replies[0].emotion.label in ("sadness", "joy")
     assert replies[0].sources[0].source == "wechat_family.txt:21"
 
@@ -256,7 +259,7 @@ def test_chat_with_a_local_language_model(english: Path, tmp_path_factory) -> No
         assert reply.text.isprintable() and reply.text
         if reply.kind == "generated":
             assert "language model" in reply.note
-            assert "whatsapp_family.txt:29" in [s.source for s in reply.sources]
+            assert "whatsapp_family.txt:8" in [s.source for s in reply.sources]
         else:  # all sampled replies were empty or filtered: falls back to the person's lines
             assert reply.kind == "retrieved"
     again = chat(persona, "I passed my exam today!", n=2, llm=model, seed=1, max_new_tokens=12)
@@ -270,7 +273,7 @@ def test_llm_path_that_is_not_a_model_is_a_clear_error(tmp_path: Path, english: 
 
 
 def test_chat_command_prints_replies_with_sources(english: Path, capsys) -> None:
-    assert main(["chat", str(english), "--prompt", "What are you doing today?", "--n", "2",
+    assert main(["chat", str(english), "--prompt", "How do you make scones?", "--n", "2",
                  "--json"]) == 0
     replies = json.loads(capsys.readouterr().out)
     assert len(replies) == 2

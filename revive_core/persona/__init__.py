@@ -8,11 +8,16 @@ Modules
     ingest      pick the person's lines, pair them with what they answered, embed them
     store       the Persona folder format (persona.json + index.npz + blocklist)
     guardrails  never claim to be alive or the person; respect the family's blocklist
+    intent      what a prompt asks, by rules and labelled exemplars (English and Chinese)
+    safety      honest answers to risky prompts; the check that no reply promises or claims
+    retrieval   rank the person's real replies by the messages they answered
     llm         a local language model plugged in by path
+    dialogue    a LoRA adapter of a small local language model, trained on the person
     chat        candidate replies with the real lines they drew on
     reply       the replies of a persona folder, as text to print or a line to speak
 
-The commands ``revive persona import`` and ``revive chat`` are in :mod:`revive_core.cli.persona`.
+The commands ``revive persona import``, ``revive persona train`` and ``revive chat`` are in
+:mod:`revive_core.cli.persona`; ``revive bench persona`` in :mod:`revive_core.bench.persona`.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from revive_core.errors import InputError
 from revive_core.persona.chat import Reply, chat
+from revive_core.persona.dialogue import load_dialogue_model
 from revive_core.persona.llm import load_llm
 from revive_core.persona.store import read_persona
 from revive_core.persona.style import strip_emoji
@@ -21,9 +22,13 @@ __all__ = ["format_reply", "persona_line", "replies_for_prompt"]
 
 def replies_for_prompt(persona_dir: Path, prompt: str, *, llm: str | None = None, n: int = 3,
                        seed: int = 0) -> list[Reply]:
-    """Chat replies to ``prompt`` from the persona folder (loads the LM when a path is given)."""
+    """Chat replies to ``prompt`` from the persona folder: with the LM at ``llm`` when given,
+    else with the persona's trained dialogue model when it has one, else its own lines."""
     persona = read_persona(persona_dir)
-    model = load_llm(str(Path(llm).resolve())) if llm else None
+    if llm:
+        model = load_llm(str(Path(llm).resolve()))
+    else:
+        model = load_dialogue_model(Path(persona_dir))  # trained by `revive persona train`
     return chat(persona, prompt, n=n, llm=model, seed=seed)
 
 

@@ -3,17 +3,19 @@
 Functions
     describe_style  statistics of one person's lines
     style_summary   one plain sentence about them, for people and for a language model's prompt
+    style_score     how much a text reads like their lines, 0..1
     strip_emoji     a text without its emoji and WeChat emoticons, for speaking it
 """
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
-__all__ = ["Style", "describe_style", "strip_emoji", "style_summary"]
+__all__ = ["Style", "describe_style", "strip_emoji", "style_score", "style_summary"]
 
 TOP = 8
 # Terms of endearment and address common in family chats; names of the people they wrote to
@@ -118,6 +120,29 @@ def style_summary(name: str, style: Style) -> str:
     if style.emoji:
         parts.append("uses " + " ".join(e for e, _ in style.emoji[:3]))
     return "; ".join(parts) + "."
+
+
+def style_score(text: str, style: Style) -> float:
+    """How much ``text`` reads like the person's lines, 0..1: the mean of three parts.
+
+    - length: 1 at their typical length, falling as exp(-|log ratio|) (11 words for a 22-word
+      habit gives 0.5);
+    - ending: how common the text's last punctuation is among their lines, relative to their
+      most common ending (a line with none of the listed endings counts as the rest);
+    - markers: 1 when the text uses one of their favourite phrases, forms of address or emoji.
+    """
+    zh = style.length_unit == "characters"
+    length = len(_CJK.findall(text)) if zh else len(_WORD.findall(text))
+    length_part = math.exp(-abs(math.log((length + 1) / (style.typical_length + 1))))
+    bare = _EMOJI.sub("", text).strip()
+    shares = dict(style.endings)
+    shares["none"] = max(0.0, 1.0 - sum(shares.values()))
+    ending = next((name for name, p in _ENDINGS.items() if re.search(p, bare)), "none")
+    ending_part = shares.get(ending, 0.0) / max(max(shares.values()), 1e-9)
+    lowered = text.lower()
+    markers = [p for p, _ in style.favourite_phrases] + [a for a, _ in style.forms_of_address]
+    used = any(m.lower() in lowered for m in markers) or any(e in text for e, _ in style.emoji)
+    return (length_part + ending_part + float(used)) / 3
 
 
 def strip_emoji(text: str) -> str:
