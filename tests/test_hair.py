@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ from revive_core.avatar.detect import Detection, detect_face
 from revive_core.avatar.fit.solve import fit_model
 from revive_core.avatar.hair import BROWS, grow_hair
 from revive_core.avatar.model.registry import find_model
+from revive_core.avatar.segment import person_mask
 
 SAMPLE = asset_path("sample", "astronaut.png")
 
@@ -57,3 +59,40 @@ def test_a_bald_head_gets_no_hair(fitted):
     np.testing.assert_array_equal(grow_hair(fit.neutral_vertices, model.faces, hair),
                                   fit.neutral_vertices)
 
+
+
+def _with_scalp(detection: Detection, *, strands: bool) -> Detection:
+    """The photo with skin above the brows that darkens towards the top (a scalp in shadow: the
+    cheeks' hue, 25 to 35 L* darker), smooth like skin or, with ``strands``, streaked with
+    fine strands of the same colour."""
+    points = detection.landmarks_px[:, :2]
+    brow_row = int(points[list(BROWS), 1].min())
+    lab = cv2.cvtColor(detection.image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    cheek = lab[int(points[50, 1]) - 3:int(points[50, 1]) + 4,
+                int(points[50, 0]) - 3:int(points[50, 0]) + 4].reshape(-1, 3).mean(0)
+    darker = 2.55 * (25.0 + 10.0 * np.linspace(1.0, 0.0, brow_row)[:, None])  # OpenCV L*: 0..255
+    scalp = np.broadcast_to(cheek, (brow_row, lab.shape[1], 3)).copy()
+    scalp[..., 0] -= darker
+    if strands:
+        columns = np.arange(lab.shape[1])
+        scalp[..., 0] += 30.0 * (np.sin(columns * 2.1) * np.sin(columns * 0.37))[None, :]
+    head = person_mask(detection.image)[:brow_row] > 0.5  # the background stays
+    lab[:brow_row][head] = scalp[head]
+    image = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    return Detection(Path("scalp.png"), image, detection.landmarks_px, detection.face_width_px, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strands", [False, True])
+def test_a_scalp_in_shadow_is_skin_and_strands_of_its_colour_are_hair(fitted, strands):
+    model, detection, fit = fitted
+    scalp = _with_scalp(detection, strands=strands)
+    scalp_fit = dataclasses.replace(fit, photos=[dataclasses.replace(fit.photos[0], detection=scalp)])
+    hair = hair_for_fit(scalp_fit)
+    if strands:
+        assert hair.coverage > 0.35
+        assert hair.vertex_weights[np.argmax(fit.neutral_vertices[:, 1])] == 1.0
+    else:
+        assert hair.coverage < 0.35
+        top = fit.neutral_vertices[:, 1] > fit.neutral_vertices[:, 1].max() - 0.05
+        assert hair.vertex_weights[top].max() == 0.0, "no hair on a bald top, seen or unseen"

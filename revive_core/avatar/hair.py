@@ -48,9 +48,11 @@ MIN_COVERAGE = 0.35  # share of the head top that must be hair for the hidden sc
 HAIR_DELTA_E = 22.0  # colour distance (CIE76, Lab) from the skin above which a pixel is hair
 SKIN_CHROMA_DISTANCE = 9.0  # (a, b) distance from the skin's within which a pixel is skin-hued
 SKIN_DARKER_L = 20.0  # ... unless it is this much darker (L*) than the skin
+SMOOTH_SCALP_RATIO = 2.0  # darker skin-hued pixels with less fine detail than this x cheeks: scalp
 MAX_THICKNESS_M = 0.02  # more is mostly the fitted skull being too low, not hair
 UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
+HAIRLINE_SMOOTHING_STEPS = 4  # ... and a little, for a painted hairline free of triangle steps
 
 
 @dataclass
@@ -139,7 +141,11 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     hidden = hidden_ok & ~seen
     if coverage >= MIN_COVERAGE:
         weights[hidden] = 1.0
-    volume = _smooth(weights, faces, candidates) ** 2
+    else:  # a bald top: what looked like hair above the brows is shadow or the outline's edge
+        on_top = ((pixels[:, 1] < points[list(BROWS), 1].min())
+                  & (np.abs(pixels[:, 0] - points[FOREHEAD_TOP, 0]) < 0.65 * face_width))
+        weights[on_top] = 0.0
+    volume = _smooth(weights, faces, candidates, SMOOTHING_STEPS) ** 2
 
     thickness = 0.0
     if coverage >= MIN_COVERAGE:
@@ -188,7 +194,11 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
     or the real hairline. Elsewhere the hair colour with a fine, strand-like grain is blended
     in by the hair weight.
     """
-    weight = np.einsum("nk,nk->n", layout.bary, hair.vertex_weights[faces[layout.faces]])
+    # The weights are 0 or 1 per vertex: smoothed over the mesh and sharpened again per texel,
+    # the hairline becomes a smooth curve instead of following the triangles' edges.
+    smoothed = _smooth(hair.vertex_weights, faces, np.ones(len(hair.vertex_weights), bool),
+                       HAIRLINE_SMOOTHING_STEPS)
+    weight = _smoothstep(np.einsum("nk,nk->n", layout.bary, smoothed[faces[layout.faces]]), 0.3, 0.7)
     seen = np.clip(confidence[layout.rows, layout.cols], 0.0, 1.0)
     blend = layout.scatter(np.clip(weight, 0.0, 1.0) * (1.0 - seen))
     # Texels just outside the UV islands (the gutter) take their nearest island texel's blend,
@@ -218,14 +228,34 @@ def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
     beside &= inside_face == 0
     distance = np.linalg.norm(lab - skin_lab, axis=2)
     # A bald scalp differs from the cheeks in lightness (highlights, less colour) but keeps the
-    # skin's hue; hair of the skin's hue is darker than the skin.
-    skin_like = ((np.linalg.norm(lab[..., 1:] - skin_lab[1:], axis=2) < SKIN_CHROMA_DISTANCE)
-                 & (lab[..., 0] > skin_lab[0] - SKIN_DARKER_L))
-    hair = person & (around | beside) & (distance > HAIR_DELTA_E) & ~skin_like
+    # skin's hue; hair of the skin's hue is darker than the skin, unless that darker part is as
+    # smooth as the cheeks: then it is a scalp in shadow (hair has strands, skin has none).
+    hued = np.linalg.norm(lab[..., 1:] - skin_lab[1:], axis=2) < SKIN_CHROMA_DISTANCE
+    darker = lab[..., 0] <= skin_lab[0] - SKIN_DARKER_L
+    candidate = person & (around | beside) & (distance > HAIR_DELTA_E)
+    skin_like = hued & ~darker
+    if _smooth_as_skin(lab[..., 0], candidate & hued & darker, points, face_width):
+        skin_like = hued
+    hair = candidate & ~skin_like
     # Highlights in the hair come close to the skin's colour: close the small gaps they leave.
     size = max(3, int(0.08 * face_width) | 1)
     closed = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
     return (closed > 0) & person & (around | beside)
+
+
+def _smooth_as_skin(lightness: np.ndarray, region: np.ndarray, points: np.ndarray,
+                    face_width: float) -> bool:
+    """Whether ``region`` of the photo is about as smooth as the cheeks: its fine detail (the
+    lightness minus its blur at 1 % of the face width) is under SMOOTH_SCALP_RATIO times the
+    cheeks' (measured: strands 2.4-11 times, bald scalps and bare foreheads about 1.6)."""
+    if region.sum() < 50:
+        return False
+    detail = np.abs(lightness - cv2.GaussianBlur(lightness, (0, 0), max(0.7, 0.01 * face_width)))
+    cheeks = np.zeros(lightness.shape, bool)
+    radius = max(2, int(0.03 * face_width))
+    for x, y in np.round(points[list(CHEEKS)]).astype(int):
+        cheeks[max(0, y - radius):y + radius, max(0, x - radius):x + radius] = True
+    return bool(np.median(detail[region]) < SMOOTH_SCALP_RATIO * max(np.median(detail[cheeks]), 1e-3))
 
 
 def _median_lab(lab: np.ndarray, points: np.ndarray, *, radius: int) -> np.ndarray:
@@ -246,14 +276,19 @@ def _zone(height: int, width: int, *, rows: tuple[float, float], cols: tuple[flo
     return mask
 
 
-def _smooth(weights: np.ndarray, faces: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Average each vertex with its neighbours a few times; zero outside ``allowed``."""
+def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    t = np.clip((x - low) / (high - low), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _smooth(weights: np.ndarray, faces: np.ndarray, allowed: np.ndarray, steps: int) -> np.ndarray:
+    """Average each vertex with its neighbours ``steps`` times; zero outside ``allowed``."""
     count = len(weights)
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     edges = np.concatenate([edges, edges[:, ::-1]])
     degree = np.bincount(edges[:, 0], minlength=count).astype(float)
     w = weights.astype(float)
-    for _ in range(SMOOTHING_STEPS):
+    for _ in range(steps):
         summed = np.bincount(edges[:, 0], weights=w[edges[:, 1]], minlength=count)
         w = np.where(degree > 0, 0.5 * w + 0.5 * summed / np.maximum(degree, 1), w)
         w[~allowed] = 0.0

@@ -114,5 +114,9 @@ def mirror_texels(points_m: np.ndarray, candidates: np.ndarray, *,
     mirrored = points_m * np.array([-1.0, 1.0, 1.0])
     if len(index) == 0:
         return np.full(len(points_m), -1, dtype=np.int64)
-    distance, nearest = cKDTree(points_m[index]).query(mirrored, k=1, workers=-1)
-    return np.where(distance <= max_distance_m, index[nearest], -1).astype(np.int64)
+    # The bound matters for speed: without it, each texel with no mirror image nearby (an eye,
+    # the inside of the mouth) searches the whole tree.
+    distance, nearest = cKDTree(points_m[index]).query(mirrored, k=1, workers=-1,
+                                                       distance_upper_bound=max_distance_m)
+    found = np.isfinite(distance)
+    return np.where(found, index[np.minimum(nearest, len(index) - 1)], -1).astype(np.int64)
