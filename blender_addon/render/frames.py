@@ -39,7 +39,7 @@ import bpy
 from ..revive_formats import ReviveError
 from ..revive_formats.label import write_sidecar
 from ..revive_formats.progress import frame_line
-from ..revive_formats.storage import atomic_write_bytes, dumps_json
+from ..revive_formats.storage import atomic_write_bytes, complete_png, dumps_json
 from ..stage.performance import SOUND_STRIP_NAME, SUBTITLE_PREFIX, new_sound_strip
 from .settings import label_mp4
 
@@ -47,8 +47,6 @@ __all__ = ["cached_devices", "encode_video", "frame_cache", "frame_output", "fra
            "missing_frames", "open_cache", "record_device", "render_frames"]
 
 MANIFEST = "render.json"
-_PNG_START = b"\x89PNG\r\n\x1a\n"
-_PNG_END = b"IEND\xaeB`\x82"
 
 
 def frame_cache(video: str | os.PathLike) -> Path:
@@ -115,25 +113,12 @@ def missing_frames(folder: Path, start: int, end: int, *, remove_broken: bool = 
     missing = []
     for frame in range(start, end + 1):
         path = frame_path(folder, frame)
-        if path.is_file() and _complete_png(path):
+        if path.is_file() and complete_png(path):
             continue
         if remove_broken and path.exists():
             path.unlink()
         missing.append(frame)
     return missing
-
-
-def _complete_png(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 57:
-                return False
-            f.seek(-8, os.SEEK_END)
-            return head == _PNG_START and f.read(8) == _PNG_END
-    except OSError:
-        return False
 
 
 def frame_output(scene: bpy.types.Scene, folder: Path) -> None:

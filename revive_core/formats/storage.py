@@ -249,3 +249,22 @@ def require(condition: bool, path: Path, problem: str) -> None:
 
 def finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_PNG_START = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def complete_png(path: str | os.PathLike) -> bool:
+    """True when ``path`` starts like a PNG and ends with its IEND chunk (a whole file, not one
+    a crash cut short)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            f.seek(0, os.SEEK_END)
+            if f.tell() < 57:
+                return False
+            f.seek(-8, os.SEEK_END)
+            return head == _PNG_START and f.read(8) == _PNG_END
+    except OSError:
+        return False

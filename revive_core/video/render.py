@@ -208,7 +208,7 @@ def _run(command: Sequence[str], out: Path, progress: bool | None,
          on_frame: Callable[[int], None] | None = None) -> RenderResult:
     # The bar is made before the render starts: Ctrl-C inside tqdm's constructor would leave
     # half a bar, whose __del__ prints a traceback at exit.
-    bar = _progress_bar(None, progress)
+    bar = progress_bar(None, progress)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -285,7 +285,8 @@ def _batch_error(stderr_lines: list[str]) -> ReviveError:
     return ReviveError("Blender stopped with an error.\n" + "\n".join(lines[-15:]))
 
 
-def _progress_bar(total: int | None, progress: bool | None):
+def progress_bar(total: int | None, progress: bool | None):
+    """A tqdm bar of rendered frames on stderr, or None (``progress`` False, or no tqdm)."""
     if progress is False:
         return None
     try:

@@ -12,7 +12,7 @@ Functions
 frame_cache     the shared cache of a video
 farm_folder     the folder of a video's chunk attempts
 frame_path      one frame's file in a cache
-complete_png    whether a PNG file is whole (ends with its IEND chunk)
+complete_png    whether a PNG file is whole (from formats.storage: the add-on checks the same way)
 done_frames     the frames of a range that a cache holds whole
 read_key        a cache's key (render.json), or None
 install_key     make a cache hold the frames of ``key`` only (stale frames are removed)
@@ -29,15 +29,13 @@ import socket
 import uuid
 from pathlib import Path
 
-from revive_core.formats.storage import atomic_write_bytes
+from revive_core.formats.storage import atomic_write_bytes, complete_png
 
 __all__ = ["KEY", "complete_png", "copy_devices", "done_frames", "farm_folder", "frame_cache",
            "frame_path", "install_key", "move_frame", "new_attempt", "read_key",
            "remove_attempt"]
 
 KEY = "render.json"  # the add-on's frames.MANIFEST
-_PNG_START = b"\x89PNG\r\n\x1a\n"
-_PNG_END = b"IEND\xaeB`\x82"
 
 
 def frame_cache(video: str | os.PathLike) -> Path:
@@ -54,20 +52,6 @@ def farm_folder(video: str | os.PathLike) -> Path:
 
 def frame_path(folder: str | os.PathLike, frame: int) -> Path:
     return Path(folder) / f"frame_{frame:06d}.png"
-
-
-def complete_png(path: Path) -> bool:
-    """True when ``path`` starts like a PNG and ends with its IEND chunk."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 57:
-                return False
-            f.seek(-8, os.SEEK_END)
-            return head == _PNG_START and f.read(8) == _PNG_END
-    except OSError:
-        return False
 
 
 def done_frames(folder: str | os.PathLike, start: int, end: int) -> list[int]:

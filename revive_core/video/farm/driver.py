@@ -26,6 +26,7 @@ from revive_core.errors import InputError, ReviveError
 from revive_core.video.farm.backend import BLENDER, Cluster, connect
 from revive_core.video.farm.cache import frame_cache
 from revive_core.video.farm.chunks import default_chunk, plan_chunks
+from revive_core.video.render import progress_bar
 from revive_core.video.farm.tasks import (ChunkReport, EncodeReport, Prepared, RenderJob,
                                           WorkerCheck, check_worker, encode_video,
                                           prepare_cache, render_chunk)
@@ -263,7 +264,7 @@ def _drive(cluster: Cluster, render: TakeRender, progress: bool | None) -> None:
         while not render.advance(cluster):
             if render.prepared is not None:
                 if bar is None:
-                    bar = _bar(progress, render.prepared.frame_count)
+                    bar = progress_bar(render.prepared.frame_count, progress)
                 count = min(bar.total, len(list(cache.glob("frame_*.png")))) if bar else 0
                 if bar is not None and count > bar.n:
                     bar.update(count - bar.n)
@@ -276,14 +277,3 @@ def _drive(cluster: Cluster, render: TakeRender, progress: bool | None) -> None:
     finally:
         if bar is not None:
             bar.close()
-
-
-def _bar(progress: bool | None, total: int):
-    if progress is False:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="Rendering", unit="frame",
-                disable=None if progress is None else False)
