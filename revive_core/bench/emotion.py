@@ -13,15 +13,14 @@ Functions
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from revive_core.bench.labelled import read_labelled_jsonl
 from revive_core.emotion.lexicon import EMOTIONS
-from revive_core.errors import InputError
 
 __all__ = ["LanguageScores", "add_bench", "evaluate", "read_dataset"]
 
@@ -41,26 +40,11 @@ class LanguageScores:
 
 def read_dataset(path: Path) -> list[dict[str, str]]:
     """The rows of a JSONL file, each with ``text``, ``label`` and ``lang`` checked."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Emotion data file not found: {path}",
-                         "Pass a .jsonl file of {\"text\", \"label\", \"lang\"} lines.")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from None
-        if not (isinstance(row, dict) and isinstance(row.get("text"), str)
-                and row.get("label") in EMOTIONS and row.get("lang") in ("en", "zh")):
-            raise InputError(f"{path}, line {number}: needs a text, a label among "
-                             f"{', '.join(EMOTIONS)} and a lang of en or zh.")
-        rows.append(row)
-    if not rows:
-        raise InputError(f"{path} holds no labelled lines.")
-    return rows
+    return read_labelled_jsonl(
+        path, fields='"text", "label", "lang"',
+        is_valid=lambda row: (isinstance(row.get("text"), str) and row.get("label") in EMOTIONS
+                              and row.get("lang") in ("en", "zh")),
+        needs=f"a text, a label among {', '.join(EMOTIONS)} and a lang of en or zh")
 
 
 def evaluate(rows: list[dict[str, str]], classifier) -> dict[str, LanguageScores]:

@@ -29,7 +29,6 @@ Functions
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from revive_core.assets import asset_path
+from revive_core.bench.labelled import read_labelled_jsonl
 from revive_core.errors import InputError
 
 __all__ = ["SafetyRow", "add_bench", "evaluate_safety", "rank_metrics", "read_labelled"]
@@ -60,24 +60,12 @@ class SafetyRow:
 
 def read_labelled(path: Path | None = None) -> list[dict[str, str]]:
     """Rows of ``{"text", "lang", "category"}``; the shipped held-out set by default."""
-    path = Path(path) if path is not None else asset_path("persona", "safety_holdout.jsonl")
-    if not path.is_file():
-        raise InputError(f"Labelled prompts not found: {path}",
-                         'Pass a .jsonl file of {"text", "lang", "category"} lines.')
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from None
-        if not (isinstance(row, dict) and isinstance(row.get("text"), str)
-                and row.get("lang") in ("en", "zh") and row.get("category") in CATEGORIES):
-            raise InputError(f"{path}, line {number}: needs a text, a lang of en or zh and a "
-                             f"category among {', '.join(CATEGORIES)}.")
-        rows.append(row)
-    return rows
+    return read_labelled_jsonl(
+        asset_path("persona", "safety_holdout.jsonl") if path is None else path,
+        fields='"text", "lang", "category"',
+        is_valid=lambda row: (isinstance(row.get("text"), str) and row.get("lang") in ("en", "zh")
+                              and row.get("category") in CATEGORIES),
+        needs=f"a text, a lang of en or zh and a category among {', '.join(CATEGORIES)}")
 
 
 def rank_metrics(ranks: list[int]) -> tuple[float, float]:
