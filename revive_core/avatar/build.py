@@ -1,4 +1,5 @@
-"""Build an avatar from photos: detect -> fit -> texture -> hair -> Avatar folder (with avatar.glb)."""
+"""Build an avatar from photos and home videos: detect (choose video frames) -> fit -> texture ->
+hair -> Avatar folder (with avatar.glb, and the chosen frames and the video's voice)."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,9 +14,12 @@ import numpy as np
 from PIL import Image
 
 from revive_core import __version__
+from revive_core.avatar.clip import is_video, voice_wav
 from revive_core.avatar.detect import detect_face
+from revive_core.avatar.frames import ClipFrames, choose_frames
 from revive_core.avatar.fit.solve import FitResult, fit_model
 from revive_core.formats import Avatar, write_avatar
+from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.gltf import avatar_glb
 from revive_core.avatar.hair import BROWS, Hair, estimate_hair, grow_hair, hair_candidates, paint_hair
 from revive_core.avatar.model import MorphableModel
@@ -25,30 +29,50 @@ from revive_core.avatar.texture import CompletionSettings, PhotoView, TextureRes
 from revive_core.avatar.texture.project import INNER_LIPS
 from revive_core.avatar.texture.uv import uv_layout
 
-__all__ = ["build_avatar", "avatar_from_fit", "hair_for_fit"]
+__all__ = ["build_avatar", "avatar_from_fit", "hair_for_fit", "expression_range"]
 
 log = logging.getLogger(__name__)
 Step = Callable[[str], None]
+ReadExpression = Callable[[dict[str, float]], dict]
+MIN_RANGE_VIEWS = 3  # fewer views say too little of how far the person's expressions go
+RANGE_VIEW_WEIGHT = 0.5  # views that counted less in the fit (someone else?) are left out
 
 
 def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | None = None,
                  texture_size: int = 1024, model: str | MorphableModel = "default",
                  texture_method: str = "gan",
                  texture_generator: Path | None = None, texture_seed: int = 0,
-                 texture_grain: float = 0.5, step: Step = lambda _: None) -> Avatar:
+                 texture_grain: float = 0.5, step: Step = lambda _: None,
+                 read_expression: ReadExpression | None = None) -> Avatar:
     """Build and write an avatar from ``photos`` of one person; returns it.
 
+    ``photos`` may hold home videos too (``clip.VIDEO_SUFFIXES``): from each, frames are chosen
+    (``frames.choose_frames``: sharp, eyes open, one face, varied head turns; with photos given,
+    only frames of the person in them) and fitted with the photos as further views of one
+    identity. The frames are kept in the avatar as ``sources/frame_NN.png``, a video's sound as
+    ``voice/sample.wav`` (``voice/sample_2.wav``, ... for more videos), both in the provenance.
     ``model`` is an installed model's name (``default``, ``builtin``, ``ict``), a model folder, or a model.
     ``texture_method`` is ``gan`` (unseen skin completed by a GAN, default), ``delit`` (filled
     smoothly; quicker) or ``blur`` (photos' lighting kept); ``texture_generator`` is a file of
     pretrained generator weights; ``texture_seed`` seeds the GAN; ``texture_grain`` (0..1) is
-    the strength of the grain it invents.
+    the strength of the grain it invents. ``read_expression`` reads each view's fitted
+    expression (``{ARKit name: weight}``) into a record kept beside it in the provenance (the
+    emotion it shows; the emotion layer sits above this one, so the caller passes it in).
     """
     model = find_model(model) if isinstance(model, str) else model
-    step("Finding the face in each photo")
-    detections = [detect_face(Path(p)) for p in photos]
+    inputs = [Path(p) for p in photos]
+    videos = [p for p in inputs if is_video(p)]
+    photo_paths = [p for p in inputs if p not in videos]
+    if photo_paths:
+        step("Finding the face in each photo")
+    detections = [detect_face(p) for p in photo_paths]
+    clips = []
+    for video in videos:
+        step(f"Choosing frames from {video.name}")
+        clips.append(choose_frames(video, model=model, photos=detections))
+    voices = [voice_wav(clip.info) for clip in clips]
     step("Fitting the face model")
-    fit = fit_model(model, detections)
+    fit = fit_model(model, detections + [f.detection for c in clips for f in c.frames])
     for note in fit.notes:
         log.warning(note)
     step("Painting the skin texture")
@@ -66,13 +90,63 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
         texture.albedo, texture.confidence,
         uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
                   vertices_m=fit.neutral_vertices), model.faces, hair, seed=texture_seed))
+    video_files, video_records = _video_sources(clips, voices)
+    samples = [record["voice_sample"] for record in video_records if "voice_sample" in record]
+    if samples:
+        consent = {**consent, "voice_sample": f"{', '.join(samples)}: the voice in the videos "
+                                              "given, under this same consent"}
     avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
-                             sources=[Path(p) for p in photos],
+                             sources=inputs,
                              vertices_m=grow_hair(fit.neutral_vertices, model.faces, hair),
-                             hair=hair)
+                             hair=hair, read_expression=read_expression)
+    if video_records:
+        avatar.provenance["videos"] = video_records
     step("Writing the avatar")
-    write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar), **texture.files()})
+    write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar), **texture.files(),
+                                           **video_files})
     return avatar
+
+
+def expression_range(fit: FitResult) -> dict[str, float] | None:
+    """The highest weight of each ARKit expression shape across the fit's views, or None.
+
+    Only views that counted fully in the identity take part; with fewer than
+    ``MIN_RANGE_VIEWS`` of them there is no range (one photo says nothing of how far a
+    person's smile goes).
+    """
+    views = [p.expression for p in fit.photos if p.weight >= RANGE_VIEW_WEIGHT]
+    if len(views) < MIN_RANGE_VIEWS:
+        return None
+    highest = np.max(views, axis=0)
+    return {n: round(float(w), 3) for n, w in zip(fit.model.expression_names, highest)
+            if n in ARKIT_BLENDSHAPES}
+
+
+def _video_sources(clips: list[ClipFrames],
+                   voices: list[bytes | None]) -> tuple[dict[str, bytes], list[dict]]:
+    """The files the videos leave in the avatar (chosen frames, ``voices`` as WAV) and their
+    provenance."""
+    files: dict[str, bytes] = {}
+    records = []
+    frame_count = voice_count = 0
+    for clip, voice in zip(clips, voices):
+        frames = []
+        for chosen in clip.frames:
+            frame_count += 1
+            name = f"sources/frame_{frame_count:02d}.png"
+            files[name] = _png(chosen.frame)
+            frames.append({"file": name, **chosen.score.record(), "upscaled": chosen.upscale})
+        record = {"file": clip.info.path.name, "sha256": _sha256(clip.info.path),
+                  "duration_s": round(clip.info.duration_s, 3),
+                  "frames_looked_at": clip.candidates, "frames_with_one_face": clip.with_one_face,
+                  "person_check": clip.person_check, "frames": frames}
+        if voice is not None:
+            voice_count += 1
+            name = "voice/sample.wav" if voice_count == 1 else f"voice/sample_{voice_count}.wav"
+            files[name] = voice
+            record["voice_sample"] = name
+        records.append(record)
+    return files, records
 
 
 def hair_for_fit(fit: FitResult) -> Hair:
@@ -94,20 +168,19 @@ def hair_for_fit(fit: FitResult) -> Hair:
 
 def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, name: str,
                     sources: list[Path], vertices_m: np.ndarray | None = None,
-                    hair: Hair | None = None) -> Avatar:
+                    hair: Hair | None = None,
+                    read_expression: ReadExpression | None = None) -> Avatar:
     """The Avatar of a fit and its texture; ``vertices_m`` replaces the fit's rest shape (the
-    head with its hair volume); ``hair`` is recorded (weights per vertex, and its summary)."""
+    head with its hair volume); ``hair`` is recorded (weights per vertex, and its summary);
+    ``read_expression`` adds an ``emotion`` record to each view's fitted expression."""
     model: MorphableModel = fit.model
     first = fit.photos[0]
+    expressions = expression_range(fit)
     provenance = {
         "tool": f"revive {__version__}",
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": [{"file": p.name, "sha256": _sha256(p)} for p in sources],
-        "fit": [{"file": p.detection.path.name, "landmark_rms_px": round(p.rms_px, 3),
-                 "weight": round(p.weight, 3),
-                 "expression": {n: round(float(w), 4) for n, w in
-                                zip(model.expression_names, p.expression) if w > 0.01}}
-                for p in fit.photos],
+        "fit": [_view_record(p, model, read_expression) for p in fit.photos],
         "fit_notes": list(fit.notes),
         "identity": [round(float(x), 4) for x in fit.identity],
         "model": {k: model.info[k] for k in ("source", "licence", "licence_text") if k in model.info},
@@ -123,10 +196,21 @@ def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, na
         provenance=provenance,
         portrait={**first.camera.to_dict(),
                   "expression": {n: float(w) for n, w in zip(model.expression_names, first.expression)}},
-        portrait_png=_png(first.detection.image), extra={"texture": texture.summary(),
-                                                      **({"hair": hair.summary()} if hair else {})},
+        portrait_png=_png(first.detection.image), extra={
+            "texture": texture.summary(), **({"hair": hair.summary()} if hair else {}),
+            **({"expression_range": expressions} if expressions else {})},
         polygon_triangles=model.polygon_triangles,
         hair_weights=hair.vertex_weights.astype(np.float32) if hair and hair.present else None)
+
+
+def _view_record(view, model: MorphableModel, read_expression: ReadExpression | None) -> dict:
+    expression = {n: round(float(w), 4) for n, w in zip(model.expression_names, view.expression)
+                  if w > 0.01}
+    record = {"file": view.detection.path.name, "landmark_rms_px": round(view.rms_px, 3),
+              "weight": round(view.weight, 3), "expression": expression}
+    if read_expression is not None:
+        record["emotion"] = read_expression(expression)
+    return record
 
 
 def _png(image: np.ndarray) -> bytes:

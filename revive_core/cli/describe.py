@@ -5,10 +5,14 @@ reads them, and the ``<stem>.label.json`` sidecar, each checked against the othe
 content id, the sidecar's sha256 matching the video). An avatar or take (folder or zip): its
 format and version, consent record and provenance, after the full check its reader makes.
 
+An avatar's report also reads the emotion of each photo's fitted expression (FACS rules on its
+ARKit blendshapes, :mod:`revive_core.emotion.face`).
+
 Functions
 ---------
-inspect_path    any of the above -> a report (a JSON-ready dict)
-add_commands    the ``revive inspect`` command
+inspect_path        any of the above -> a report (a JSON-ready dict)
+photo_expressions   the emotion of each photo's fitted expression in an avatar's provenance
+add_commands        the ``revive inspect`` command
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from revive_core.formats.label import (SIDECAR_SUFFIX, consent_reference, file_s
 from revive_core.formats.mp4 import read_mp4_label, read_mp4_tags
 from revive_core.formats.storage import Source
 
-__all__ = ["add_commands", "inspect_path"]
+__all__ = ["add_commands", "inspect_path", "photo_expressions"]
 
 
 def inspect_path(path: Path) -> dict[str, Any]:
@@ -94,6 +98,28 @@ def inspect_video(path: Path) -> dict[str, Any]:
     return report
 
 
+def photo_expressions(provenance: dict[str, Any]) -> list[dict[str, Any]]:
+    """The emotion each photo's fitted expression shows (``provenance["fit"]``): file, label,
+    intensity and the blendshapes it came from (name, weight), strongest first. Recorded at
+    build time; read now (:func:`revive_core.emotion.face.face_emotion_record`) for avatars
+    built before it was."""
+    from revive_core.emotion.face import face_emotion_record
+
+    rows = []
+    for fit in provenance.get("fit") or []:
+        expression = fit.get("expression") if isinstance(fit, dict) else None
+        if not isinstance(expression, dict):
+            continue
+        recorded = fit.get("emotion")
+        if not isinstance(recorded, dict):
+            try:
+                recorded = face_emotion_record(expression)
+            except InputError:  # weights out of range: an avatar edited by hand
+                continue
+        rows.append({"file": fit.get("file"), **recorded})
+    return rows
+
+
 def _stream(stream: dict[str, Any]) -> dict[str, Any]:
     keys = ("codec_type", "codec_name", "width", "height", "avg_frame_rate", "sample_rate",
             "nb_frames", "duration_s")
@@ -111,7 +137,8 @@ def _inspect_folder(path: Path) -> dict[str, Any]:
                 "version": document["version"], "name": avatar.name, "model": avatar.model_id,
                 "vertices": avatar.vertex_count, "blendshapes": len(avatar.blendshape_names),
                 "consent": {**avatar.consent, "sha256": consent_reference(avatar.consent)["sha256"]},
-                "provenance": avatar.provenance}
+                "provenance": avatar.provenance,
+                "expressions": photo_expressions(avatar.provenance)}
     if source.has("take.json"):
         document = source.json("take.json", TAKE_FORMAT, TAKE_VERSION)
         take = read_take(path)
@@ -192,6 +219,11 @@ def _lines(report: dict[str, Any]) -> list[str]:
         for item in provenance.get("inputs") or []:
             if isinstance(item, dict):
                 lines.append(_row("input", f"{item.get('file')} sha256 {item.get('sha256')}"))
+        for photo in report.get("expressions") or []:
+            shapes = ", ".join(f"{name} {weight:.2f}" for name, weight in photo["from"])
+            lines.append(_row("expression", f"{photo['file']}: {photo['label']} "
+                                            f"{photo['intensity']:.2f}"
+                                            + (f" ({shapes})" if shapes else "")))
     else:
         lines += [_row("avatar", str(report["avatar"])),
                   _row("timing", f"{report['frames']} frames at {report['fps']:g} fps, "

@@ -30,9 +30,11 @@ DEMO_CONSENT = "Revive sample (public-domain NASA portrait), demonstration, 2026
 # `revive --help` stays fast.
 BENCHES: dict[str, str] = {
     "emotion": "revive_core.bench.emotion",
+    "voice-emotion": "revive_core.bench.voice_emotion",
     "lipsync": "revive_core.bench.lipsync",
     "persona": "revive_core.bench.persona",
     "likeness": "revive_core.bench.likeness",
+    "video": "revive_core.bench.video",
     "recon": "revive_core.bench.recon",
     "texture": "revive_core.bench.texture",
     "farm": "revive_core.bench.farm",
@@ -95,8 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build", help="build an avatar from photos of one person")
-    p.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    p = sub.add_parser("build", help="build an avatar from photos and home videos of one person")
+    p.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_VIDEO",
+                   help="photos and videos (MP4, MOV, M4V, WebM, 3GP) of the person: frames are "
+                        "chosen from each video, and its sound kept as their voice sample")
     p.add_argument("--out", required=True, type=Path, metavar="AVATAR_DIR")
     p.add_argument("--consent", required=False, default=None,
                    help='who authorised this, their relationship, the date: "Mei Chen, daughter, 2026-11-28"')
@@ -131,8 +135,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --persona: a local causal LM folder or .gguf file")
     p.add_argument("--lang", default="auto", choices=("auto", "en", "zh"))
     p.add_argument("--emotion", default="auto",
-                   help="auto, joy, sadness, anger, fear, surprise, disgust or neutral")
+                   help="auto (from the words, and the voice of --audio), joy, sadness, anger, "
+                        "fear, surprise, disgust or neutral")
     p.add_argument("--intensity", type=float, default=0.6, help="emotion strength 0..1 (not for auto)")
+    p.add_argument("--voice-model", default=None, metavar="PATH",
+                   help="with --audio and --emotion auto: a local Hugging Face audio-"
+                        "classification model folder to read the voice's emotion (default: "
+                        "the built-in prosody model)")
     p.add_argument("--fps", type=float, default=25.0)
     p.add_argument("--seed", type=int, default=0, help="varies blinks and head motion")
     p.add_argument("--out", required=True, type=Path, metavar="TAKE_DIR")
@@ -217,6 +226,8 @@ def _video_path(path: Path) -> Path:
 
 def _build(args) -> None:
     from revive_core.avatar.build import build_avatar
+    from revive_core.emotion.face import face_emotion_record
+    from revive_core.avatar.clip import is_video
     from revive_core.avatar.consent import parse_consent
 
     consent = parse_consent(args.consent, document=args.consent_document)
@@ -227,15 +238,21 @@ def _build(args) -> None:
         from revive_core.avatar.texture import load_generator
 
         load_generator(args.texture_generator)  # a bad file is reported before the long work
-    with _Steps(4) as steps:
+    videos = sum(is_video(p) for p in args.photos)
+    with _Steps(3 + (videos < len(args.photos)) + videos) as steps:
         avatar = build_avatar(args.photos, args.out, consent=consent, name=args.name,
                               texture_size=args.texture_size, model=args.model,
                               texture_method=args.texture_method,
                               texture_generator=args.texture_generator,
                               texture_seed=args.texture_seed,
-                              texture_grain=args.texture_grain, step=steps)
+                              texture_grain=args.texture_grain, step=steps,
+                              read_expression=face_emotion_record)
     log.info("Avatar written to %s (%d vertices, %d shape keys).", args.out,
              avatar.vertex_count, len(avatar.blendshape_names))
+    for video in avatar.provenance.get("videos", []):
+        log.info("%s: built from %d of its frames (kept in %s/sources)%s.", video["file"],
+                 len(video["frames"]), args.out, f"; its sound kept as the voice sample "
+                 f"{video['voice_sample']}" if video.get("voice_sample") else "")
 
 
 def _say(args) -> None:
@@ -249,10 +266,14 @@ def _say(args) -> None:
                                  llm=args.llm)
     take = make_take(read_avatar(args.avatar), args.text, args.out, language=args.lang,
                      emotion=args.emotion, intensity=args.intensity, fps=args.fps, seed=args.seed,
-                     audio=args.audio, transcript=args.transcript)
+                     audio=args.audio, transcript=args.transcript, voice_model=args.voice_model)
     label = take.segments["emotions"][0]
     log.info("Take written to %s: %.1f s, %d frames, emotion %s (%.1f).", args.out,
              take.duration_s, take.frame_count, label["label"], label["intensity"])
+    chosen = take.extra.get("emotion") or {}
+    if chosen.get("voice"):
+        log.info("Emotion: %s (words: %s, voice: %s).", chosen["rule"], chosen["text"]["label"],
+                 chosen["voice"]["label"])
 
 
 def _render(args) -> None:
@@ -311,6 +332,7 @@ def _label_options(args) -> dict:
 
 def _demo(args) -> None:
     from revive_core.avatar.build import build_avatar
+    from revive_core.emotion.face import face_emotion_record
     from revive_core.avatar.consent import parse_consent
     from revive_core.formats import read_avatar, read_take
     from revive_core.video.preview import render_preview
@@ -323,7 +345,8 @@ def _demo(args) -> None:
     with _Steps(4) as steps:
         started = time.perf_counter()
         avatar = build_avatar([DEMO_PHOTO], avatar_dir, consent=parse_consent(DEMO_CONSENT),
-                              name="Eileen (sample)", step=steps)
+                              name="Eileen (sample)", step=steps,
+                              read_expression=face_emotion_record)
         timings["build avatar"] = time.perf_counter() - started
         steps("Speaking and animating the line")
         started = time.perf_counter()

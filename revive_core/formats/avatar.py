@@ -127,6 +127,7 @@ def write_avatar(avatar: Avatar, folder: Path, *, extra_files: Mapping[str, byte
         if avatar.portrait_png is not None:
             (tmp / "portrait.png").write_bytes(avatar.portrait_png)
         for name, data in dict(extra_files).items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)  # e.g. sources/frame_01.png
             (tmp / name).write_bytes(data)
     return Path(folder)
 

@@ -18,7 +18,11 @@ Layers, from the bottom up, all sampled at the frame times ``i / fps``:
 3. Emotion: facial action units (FACS) of the label, scaled by its intensity and by an envelope
    that ramps in 0.3 s before the speech and out 0.3 s after it, added on top of the mouth.
    Where the lips are closed their mouth-opening shapes are suppressed; where they are rounded
-   the smile is halved.
+   the smile is halved. With the person's own expression range (the avatar's
+   ``extra.expression_range``: each shape's highest weight in the photos and video frames it
+   was built from) each shape the person was seen making (at least ``RANGE_SHOWN``) is scaled by
+   how far they went over the table's strongest weight for it, within ``RANGE_GAIN``: a
+   person who smiles wide gets a wider smile of joy. Left and right count together (the larger).
 4. Blinks: about 17 a minute, gamma-distributed intervals (shape 3, mean 3.4 s, at least 0.6 s
    apart), drawn toward pauses of the speech; each 150-250 ms, closing in 35 % of it and opening
    in the rest, both eyes together, the fully closed moment on a frame.
@@ -88,7 +92,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +106,7 @@ from revive_core.formats.take import MAX_FRAMES
 from revive_core.voice.timing import Phoneme, Speech
 
 __all__ = ["VISEMES", "VISEME_TARGETS", "EMOTION_TARGETS", "Performance", "phoneme_to_viseme",
-           "viseme_segments", "animate"]
+           "viseme_segments", "animate", "range_gains"]
 
 VISEMES: tuple[str, ...] = ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa",
                             "E", "ih", "oh", "ou")
@@ -183,6 +187,8 @@ EMOTION_HEAD_DEG: dict[str, tuple[float, float, float]] = {
     "neutral": (0.0, 0.0, 0.0),
 }
 EMOTION_RAMP_S = 0.3
+RANGE_SHOWN = 0.15  # a shape seen at least this strongly counts as one the person made
+RANGE_GAIN = (0.75, 1.5)  # the person's range scales an emotion's shape at most this much
 OPENING_SHAPES = frozenset({"jawOpen", "mouthFunnel", "mouthLowerDownLeft", "mouthLowerDownRight",
                             "mouthUpperUpLeft", "mouthUpperUpRight"})
 
@@ -360,7 +366,8 @@ class Performance:
 
 def animate(speech: Speech, *, fps: float = 25.0, emotion: EmotionLabel | None = None,
             available: Sequence[str] = ARKIT_BLENDSHAPES, seed: int = 0,
-            lead_in_s: float = 0.0) -> Performance:
+            lead_in_s: float = 0.0,
+            expression_range: Mapping[str, float] | None = None) -> Performance:
     """Animate a face speaking ``speech``.
 
     Parameters
@@ -378,6 +385,10 @@ def animate(speech: Speech, *, fps: float = 25.0, emotion: EmotionLabel | None =
     lead_in_s : float
         Seconds of rest before the audio starts (the caller plays the audio that late), giving
         the face time to anticipate a sound at the very start of the audio.
+    expression_range : mapping of str to float, or None
+        The person's own range (the avatar's ``extra["expression_range"]``: blendshape name ->
+        highest weight seen); scales the emotion's shapes (see :func:`range_gains`). None: the
+        table's weights as they are.
 
     Returns
     -------
@@ -430,7 +441,8 @@ def animate(speech: Speech, *, fps: float = 25.0, emotion: EmotionLabel | None =
     # Emotion
     envelope = _emotion_envelope(times, speech_span)
     if emotion is not None and emotion.label != "neutral":
-        weights += _emotion_layer(emotion, envelope, weights, closed)
+        weights += _emotion_layer(emotion, envelope, weights, closed,
+                                  range_gains(expression_range or {}))
     with_emotion = weights.copy()
 
     # Blinks
@@ -597,13 +609,50 @@ def _emotion_envelope(times: np.ndarray, span: tuple[float, float]) -> np.ndarra
     return rise * fall
 
 
+def range_gains(expression_range: Mapping[str, float]) -> dict[str, float]:
+    """How much a person's own expression range scales each emotion shape.
+
+    Parameters
+    ----------
+    expression_range : mapping of str to float
+        Blendshape name -> the highest weight (0..1) the person was seen making.
+
+    Returns
+    -------
+    dict of str to float
+        For each shape of :data:`EMOTION_TARGETS` the person was seen making (at least
+        ``RANGE_SHOWN``, ``...Left`` and ``...Right`` taken together): their highest weight over
+        the table's strongest weight for it, clipped to ``RANGE_GAIN``. Shapes not in it keep
+        their weights (gain 1).
+
+    Examples
+    --------
+    >>> gains = range_gains({"mouthSmileLeft": 0.95, "mouthSmileRight": 0.9, "jawOpen": 0.05})
+    >>> {name: round(gain, 2) for name, gain in gains.items()}
+    {'mouthSmileLeft': 1.36, 'mouthSmileRight': 1.36}
+    """
+    strongest: dict[str, float] = {}
+    for targets in EMOTION_TARGETS.values():
+        for name, w in targets.items():
+            strongest[name] = max(strongest.get(name, 0.0), w)
+    gains = {}
+    for name, generic in strongest.items():
+        pair = [name] + [name[:-len(side)] + other for side, other in
+                         (("Left", "Right"), ("Right", "Left")) if name.endswith(side)]
+        seen = [float(expression_range[n]) for n in pair if n in expression_range
+                and math.isfinite(float(expression_range[n]))]
+        if seen and max(seen) >= RANGE_SHOWN:
+            gains[name] = float(np.clip(max(seen) / generic, *RANGE_GAIN))
+    return gains
+
+
 def _emotion_layer(emotion: EmotionLabel, envelope: np.ndarray, mouth: np.ndarray,
-                   closed: np.ndarray) -> np.ndarray:
-    """(N, 52) emotion weights to add on top of ``mouth``."""
+                   closed: np.ndarray, gains: Mapping[str, float]) -> np.ndarray:
+    """(N, 52) emotion weights to add on top of ``mouth``, each shape scaled by ``gains``."""
     layer = np.zeros_like(mouth)
     rounded = np.maximum(mouth[:, _INDEX["mouthPucker"]], mouth[:, _INDEX["mouthFunnel"]])
     for name, w in EMOTION_TARGETS[emotion.label].items():
-        curve = w * emotion.intensity * envelope
+        curve = w * gains.get(name, 1.0) * emotion.intensity * envelope
         if name in OPENING_SHAPES:
             curve = curve * (1.0 - closed)  # never open a lip closure
         if name.startswith(("mouthSmile", "mouthStretch")):

@@ -1,6 +1,13 @@
-"""Make a take: text -> speech with phoneme times -> emotion -> animation -> Take folder."""
+"""Make a take: text -> speech with phoneme times -> emotion -> animation -> Take folder.
+
+Emotion: ``"auto"`` labels the text; with a recording it also reads the voice and combines the
+two (:mod:`revive_core.emotion.combine`). What was read is kept in the take's
+``extra["emotion"]``: the rule that decided, the text's label and, with a recording, the
+voice's label, arousal, valence, prosody and each phrase's reading.
+"""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +15,9 @@ import numpy as np
 from revive_core.take.animate import animate
 from revive_core.take.cues import write_cues
 from revive_core.emotion.classify import EMOTIONS, EmotionLabel, classify
+from revive_core.emotion.combine import combine
+from revive_core.emotion.prosody import NoSpeechError
+from revive_core.emotion.voice import VoiceEmotionModel, load_voice_model, voice_emotion
 from revive_core.errors import InputError
 from revive_core.formats import Avatar, Take, write_take
 from revive_core.voice.speech import synthesize
@@ -16,19 +26,28 @@ from revive_core.voice.textnorm import normalize
 
 __all__ = ["make_take", "subtitles_srt"]
 
+log = logging.getLogger(__name__)
+
 REST_BEFORE_S = 0.5  # silence before and after generated speech
 REST_AFTER_S = 0.7
 
 
 def make_take(avatar: Avatar, text: str | None, out: Path, *, language: str = "auto",
               emotion: str = "auto", intensity: float = 0.6, fps: float = 25.0,
-              seed: int = 0, audio: Path | None = None, transcript: str | None = None) -> Take:
+              seed: int = 0, audio: Path | None = None, transcript: str | None = None,
+              voice_model: str | Path | None = None) -> Take:
     """Speak ``text`` with ``avatar``'s face and write the take to ``out``.
 
     With ``audio`` (a recording of the person), the take follows the recording instead: it is
     aligned to ``transcript`` (or ``text``; transcribed when both are None) and the mouth
-    follows its phonemes and loudness. Rhubarb mouth cues are written beside the take.
+    follows its phonemes and loudness; with ``emotion="auto"`` the emotion combines the
+    transcript's with the voice's (read by the built-in prosody model, or by the local
+    audio-classification model folder ``voice_model``). Rhubarb mouth cues are written beside
+    the take.
     """
+    # a bad model folder fails before the work; it is loaded only when it will be used
+    voice_reader = load_voice_model(voice_model) if audio is not None and emotion == "auto" \
+        else None
     if audio is not None:
         from revive_core.voice.align import align_recording
 
@@ -40,9 +59,11 @@ def make_take(avatar: Avatar, text: str | None, out: Path, *, language: str = "a
                          "recording with --audio.")
     else:
         speech = _with_rest(synthesize(normalize(text, language=language), language=language))
-    label = _emotion(text, speech.language, emotion, intensity)
+    label, emotion_record = _emotion(text, speech.language, emotion, intensity,
+                                     recording=speech if audio is not None else None,
+                                     voice_model=voice_reader)
     performance = animate(speech, fps=fps, emotion=label, available=avatar.blendshape_names,
-                          seed=seed)
+                          seed=seed, expression_range=avatar.extra.get("expression_range"))
     take = Take(
         fps=fps, text=text, language=speech.language,
         blendshape_names=performance.blendshape_names, blendshapes=performance.blendshapes,
@@ -59,7 +80,8 @@ def make_take(avatar: Avatar, text: str | None, out: Path, *, language: str = "a
         },
         avatar={"name": avatar.name, "model": avatar.model_id, "consent": avatar.consent},
         subtitles_srt=subtitles_srt(speech),
-        extra={"speech_engine": speech.engine, "blinks_s": performance.blinks_s, "seed": seed},
+        extra={"speech_engine": speech.engine, "blinks_s": performance.blinks_s, "seed": seed,
+               "emotion": emotion_record},
         layers={layer: dict(zip(performance.blendshape_names, weights.T))
                 for layer, weights in performance.layers.items()},
     )
@@ -82,16 +104,31 @@ def _with_rest(speech: Speech, *, before_s: float = REST_BEFORE_S,
                   engine=speech.engine)
 
 
-def _emotion(text: str, language: str, emotion: str, intensity: float) -> EmotionLabel:
-    if emotion == "auto":
-        return classify(text, language=language)
-    if emotion not in EMOTIONS:
-        raise InputError(f"Unknown emotion {emotion!r}.",
-                         f"Choose one of: auto, {', '.join(EMOTIONS)}.")
-    if not 0.0 <= intensity <= 1.0:
-        raise InputError(f"Emotion intensity {intensity} is outside 0..1.",
-                         "Use a value such as 0.3 (subtle) to 0.9 (strong).")
-    return EmotionLabel(emotion, intensity)
+def _emotion(text: str, language: str, emotion: str, intensity: float, *,
+             recording: Speech | None = None, voice_model: VoiceEmotionModel | None = None
+             ) -> tuple[EmotionLabel, dict]:
+    """The line's emotion and a record of how it was chosen (for the take's extra)."""
+    if emotion != "auto":
+        if emotion not in EMOTIONS:
+            raise InputError(f"Unknown emotion {emotion!r}.",
+                             f"Choose one of: auto, {', '.join(EMOTIONS)}.")
+        if not 0.0 <= intensity <= 1.0:
+            raise InputError(f"Emotion intensity {intensity} is outside 0..1.",
+                             "Use a value such as 0.3 (subtle) to 0.9 (strong).")
+        return EmotionLabel(emotion, intensity), {"rule": "fixed: chosen by the user"}
+    from_text = classify(text, language=language)
+    text_record = {"label": from_text.label, "intensity": round(from_text.intensity, 3)}
+    if recording is None:
+        return from_text, {"rule": "the text decides (no recording)", "text": text_record}
+    try:
+        voice = voice_emotion(recording.audio, recording.sample_rate, model=voice_model)
+    except NoSpeechError:
+        log.warning("The voice's emotion could not be read (too little voiced speech); the "
+                    "emotion comes from the words alone.")
+        return from_text, {"rule": "the text decides (too little voice to read)",
+                           "text": text_record}
+    combined = combine(from_text, voice)
+    return combined.label, combined.summary()
 
 
 def subtitles_srt(speech: Speech, *, max_chars: int = 42) -> str:
