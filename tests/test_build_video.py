@@ -429,3 +429,19 @@ def test_without_dlib_the_person_is_matched_by_the_faces_shape(model, photo_of_h
     assert matched.person_check == "shape"
     assert len(matched.frames) >= 3
     assert all(f.score.person_distance <= identity.SHAPE_THRESHOLD for f in matched.frames)
+
+
+@pytest.mark.slow
+@needs_voice
+def test_say_lip_syncs_the_persons_own_words_from_the_video(built, voiced_clip, capsys,
+                                                            tmp_path):
+    from revive_core.formats import read_take
+
+    out, _ = built
+    code, err = revive(capsys, "say", out, "--audio", voiced_clip, "--out", tmp_path / "take")
+    assert code == 0, err
+    take = read_take(tmp_path / "take")
+    assert take.segments["words"], "the video's words were transcribed"
+    assert abs(take.duration_s - 4.0) < 0.6  # the video's sound, its length
+    jaw = take.blendshapes[:, take.blendshape_names.index("jawOpen")]
+    assert jaw.max() - jaw.min() > 0.1  # the mouth moves with the words
