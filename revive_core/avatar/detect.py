@@ -91,12 +91,7 @@ def detect_face(path: Path, *, min_face_px: int = MIN_FACE_PX) -> Detection:
     Several faces: the largest is used and a warning is logged.
     """
     image = load_photo(path)
-    height, width = image.shape[:2]
-    scale = min(1.0, DETECT_LONG_SIDE / max(height, width))
-    search = image
-    if scale < 1.0:
-        search = np.asarray(Image.fromarray(image).resize(
-            (round(width * scale), round(height * scale)), Image.LANCZOS))
+    search, scale = _search_image(image)
     faces = _face_mesh_landmarks(search)
     if not faces or max(_width(f) for f in faces) / scale < min_face_px:
         _refuse_upside_down(search, path, min_face_px * scale)
@@ -135,15 +130,20 @@ def find_faces(images: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
     found = []
     with _face_mesh() as mesh:
         for image in images:
-            height, width = image.shape[:2]
-            scale = min(1.0, DETECT_LONG_SIDE / max(height, width))
-            search = image
-            if scale < 1.0:
-                search = np.asarray(Image.fromarray(image).resize(
-                    (round(width * scale), round(height * scale)), Image.LANCZOS))
+            search, scale = _search_image(image)
             faces = [f / scale for f in _mesh_landmarks(mesh, np.ascontiguousarray(search))]
             found.append(sorted(faces, key=_width, reverse=True))
     return found
+
+
+def _search_image(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image to search for faces, at most ``DETECT_LONG_SIDE`` long, and its scale."""
+    height, width = image.shape[:2]
+    scale = min(1.0, DETECT_LONG_SIDE / max(height, width))
+    if scale == 1.0:
+        return image, scale
+    return np.asarray(Image.fromarray(image).resize(
+        (round(width * scale), round(height * scale)), Image.LANCZOS)), scale
 
 
 def _refuse_upside_down(image: np.ndarray, path: Path, min_width: float) -> None:
