@@ -96,3 +96,26 @@ def test_a_scalp_in_shadow_is_skin_and_strands_of_its_colour_are_hair(fitted, st
         assert hair.coverage < 0.35
         top = fit.neutral_vertices[:, 1] > fit.neutral_vertices[:, 1].max() - 0.05
         assert hair.vertex_weights[top].max() == 0.0, "no hair on a bald top, seen or unseen"
+
+
+@pytest.mark.slow
+def test_hair_colour_is_read_on_top_of_the_head_not_beside_the_face(fitted):
+    """Grey hair before a magenta backdrop that the person mask takes in around the head: the
+    hair's colour is the grey over the forehead, even where more magenta than grey is found."""
+    model, detection, fit = fitted
+    image = detection.image.copy()
+    points = detection.landmarks_px[:, :2]
+    oval = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(oval, cv2.convexHull(points.astype(np.int32)), 1)
+    around = (person_mask(image) > 0.5) & (oval == 0)
+    around[int(points[152, 1]):] = False  # down to the chin
+    top = np.zeros_like(around)
+    top[:int(points[10, 1]), int(points[234, 0]):int(points[454, 0])] = True  # over the forehead
+    grey, magenta = np.array([150, 150, 156]), np.array([200, 40, 170])
+    image[around & ~top] = magenta
+    image[around & top] = grey
+    greyed = Detection(Path("grey.png"), image, detection.landmarks_px, detection.face_width_px, 1)
+    hair = hair_for_fit(dataclasses.replace(
+        fit, photos=[dataclasses.replace(fit.photos[0], detection=greyed)]))
+    assert (around & ~top).sum() > (around & top).sum(), "more backdrop than hair"
+    np.testing.assert_allclose(hair.colour * 255, grey, atol=12)

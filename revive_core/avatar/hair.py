@@ -50,7 +50,9 @@ SKIN_CHROMA_DISTANCE = 9.0  # (a, b) distance from the skin's within which a pix
 SKIN_DARKER_L = 20.0  # ... unless it is this much darker (L*) than the skin
 SMOOTH_SCALP_RATIO = 2.0  # darker skin-hued pixels with less fine detail than this x cheeks: scalp
 MAX_THICKNESS_M = 0.02  # more is mostly the fitted skull being too low, not hair
-UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
+UNSEEN_THICKNESS_M = 0.012
+MIN_HAIR_SAMPLES = 50  # pixels, for the hair's colour
+DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair  # when the photo cuts off the top of the head
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
 HAIRLINE_SMOOTHING_STEPS = 4  # ... and a little, for a painted hairline free of triangle steps
 
@@ -123,8 +125,6 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     top_zone = _zone(height, width, rows=(0, points[FOREHEAD_TOP, 1]),
                      cols=(points[FACE_LEFT, 0], points[FACE_RIGHT, 0])) & (person > 0.5)
     coverage = float(hair_px[top_zone].mean()) if top_zone.any() else 0.0
-    colour = (np.median(image[hair_px], axis=0) / 255.0 if hair_px.sum() > 50
-              else np.array([0.23, 0.17, 0.12]))
 
     pixels, depth = camera.project(vertices_m)
     normals = vertex_normals(vertices_m, faces) @ camera.matrix.T  # camera space
@@ -138,6 +138,8 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     weights = np.zeros(len(vertices_m))
     near_hair = cv2.dilate(hair_px.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     weights[seen] = near_hair[rows[seen], cols[seen]]
+    colour = _hair_colour(image, hair_px & (np.linalg.norm(lab - skin, axis=2) > HAIR_DELTA_E),
+                          top_zone)
     hidden = hidden_ok & ~seen
     if coverage >= MIN_COVERAGE:
         weights[hidden] = 1.0
@@ -153,6 +155,16 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
                                centre_x=points[FOREHEAD_TOP, 0], half_width=0.25 * face_width)
     return Hair(colour=colour, coverage=coverage, vertex_weights=weights, volume_weights=volume,
                 thickness_m=thickness)
+
+
+def _hair_colour(image: np.ndarray, strands: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """sRGB 0..1 median of the hair pixels (``strands``: not skin-coloured) on top of the head,
+    else of all of them, else a dark brown. Beside the face and the neck the hair mask can take
+    in a background or collar of another colour; above the forehead it is the hair."""
+    for pixels in (strands & top, strands):
+        if pixels.sum() >= MIN_HAIR_SAMPLES:
+            return np.median(image[pixels], axis=0) / 255.0
+    return DEFAULT_HAIR
 
 
 def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: list[int],

@@ -106,12 +106,17 @@ def estimate_lighting(luminance: np.ndarray, normals_camera: np.ndarray, weights
     return Lighting(coefficients / max(brightest, 1e-6), np.asarray(rotation, dtype=np.float64))
 
 
-def delight(colours_linear: np.ndarray, shading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def delight(colours_linear: np.ndarray, shading: np.ndarray, *, strength: float = 1.0
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Albedo (N, 3) from linear colours (N, 3) and shading (N,), and how far to trust it (N,).
 
+    ``strength`` is the share of the lighting divided out, in log terms: 1 all of it, 0.5 half
+    (``colour / shading ** 0.5``). A texel that comes out brighter than white is scaled down
+    as a whole, so it keeps its hue (clipping each channel turns bright skin green-white).
     Texels in deep shadow are divided by a small number and amplify the photo's noise, so their
     trust falls to 0 at MIN_SHADING.
     """
-    albedo = np.clip(colours_linear / shading[:, None], 0.0, 1.0)
+    albedo = colours_linear / (shading ** strength)[:, None]
+    albedo = np.clip(albedo / np.maximum(albedo.max(axis=1, keepdims=True), 1.0), 0.0, 1.0)
     trust = np.clip((shading - MIN_SHADING) / 0.25, 0.0, 1.0)
     return albedo, trust

@@ -3,7 +3,9 @@
 A photo shows these badly (lids, shadows, reflections, a closed mouth), and they move against
 the skin in animation, so they are painted: an iris with radial fibres, a dark limbal ring and a
 pupil on an off-white sclera; ivory teeth; pink gums; a dark red mouth interior. The iris takes
-its colour from the photos where they saw it well, else a common brown. Regions are recognised
+its colour from the photos where they saw it well, else a common brown. Where a photo saw the
+eyeball through the lids' opening (``eyes.photo_eye_colours``), its own colours are blended
+over the painted eye, and the painted sclera takes the tone of the sclera it saw. Regions are recognised
 by name (``eye``, ``iris``, ``sclera``, ``teeth``, ``gum``, ``tongue``, ``mouth``, ``lash``);
 anything else is skin.
 """
@@ -20,6 +22,7 @@ IRIS_RADIUS_M = 0.0059
 PUPIL_RADIUS_M = 0.0021
 DEFAULT_IRIS = np.array([0.36, 0.22, 0.12])  # brown, the commonest iris colour (sRGB 0..1)
 SCLERA = np.array([0.93, 0.90, 0.86])
+SCLERA_LEVELS = (0.62, 0.9)  # the painted sclera's brightness is kept within these (sRGB mean)
 TEETH = np.array([0.90, 0.86, 0.76])
 GUMS = np.array([0.76, 0.40, 0.42])
 LASHES = np.array([0.08, 0.06, 0.05])
@@ -46,7 +49,8 @@ def region_kinds(region_names: list[str]) -> list[str]:
 
 def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_region: np.ndarray,
                 region_names: list[str], points_m: np.ndarray, seen: np.ndarray,
-                *, seed: int = 0, iris_rgb: np.ndarray | None = None) -> np.ndarray:
+                *, seed: int = 0, iris_rgb: np.ndarray | None = None,
+                photo_eyes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Paint every non-skin region of ``albedo`` in place and return it.
 
     Parameters
@@ -66,6 +70,8 @@ def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_re
         Seeds the fibres and grain.
     iris_rgb : np.ndarray [shape=(3,)] or None
         The iris colour measured in a photo (``photo_iris_colour``), sRGB 0..1.
+    photo_eyes : (colours (N, 3), weights (N,)) or None
+        The eyes as the photos saw them (``eyes.photo_eye_colours``), blended over the paint.
     """
     rng = np.random.default_rng(seed)
     kinds = region_kinds(region_names)
@@ -82,8 +88,11 @@ def paint_parts(albedo: np.ndarray, rows: np.ndarray, cols: np.ndarray, texel_re
         p = points_m[texels]
         if kind == "eye":
             centre = _eye_centre(points_m, texel_region, regions, region_names)
+            photo, weight = (photo_eyes[0][texels], photo_eyes[1][texels]) if photo_eyes else (
+                np.zeros((len(texels), 3)), np.zeros(len(texels)))
             colours = _eye(p, centre, albedo[rows[texels], cols[texels]], seen[texels], rng,
-                           iris_rgb)
+                           iris_rgb, _sclera_tone(p, centre, photo, weight))
+            colours = colours * (1.0 - weight[:, None]) + photo * weight[:, None]
         elif kind == "teeth":
             colours = TEETH * (1.0 + 0.03 * grain[texels])[:, None]
         elif kind == "gums":
@@ -109,7 +118,7 @@ def _eye_centre(points: np.ndarray, texel_region: np.ndarray, regions: list[int]
 
 
 def _eye(points: np.ndarray, centre: np.ndarray, photo: np.ndarray, seen: np.ndarray,
-         rng, iris_rgb: np.ndarray | None = None) -> np.ndarray:
+         rng, iris_rgb: np.ndarray | None = None, sclera_rgb: np.ndarray = SCLERA) -> np.ndarray:
     """Colours (N, 3) of one eye's texels: pupil, iris with fibres, limbal ring, sclera.
 
     ``centre`` is the (x, y) of the eye's gaze axis; the eye looks toward +Z. The iris takes
@@ -129,10 +138,24 @@ def _eye(points: np.ndarray, centre: np.ndarray, photo: np.ndarray, seen: np.nda
     t = np.clip(radius / IRIS_RADIUS_M, 0, 1)
     iris = iris_colour * (0.8 + 0.2 * fibres + 0.15 * t)[:, None]
     iris *= np.where(t > 0.85, 0.55, 1.0)[:, None]  # the limbal ring
-    sclera = SCLERA - np.clip((radius - IRIS_RADIUS_M) / 0.012, 0, 1)[:, None] * [0.02, 0.10, 0.12]
+    sclera = sclera_rgb - np.clip((radius - IRIS_RADIUS_M) / 0.012, 0, 1)[:, None] * [0.02, 0.10, 0.12]
     colours = np.where((front & (radius < IRIS_RADIUS_M))[:, None], iris, sclera)
     colours[front & (radius < PUPIL_RADIUS_M)] = 0.03
     return colours
+
+
+def _sclera_tone(points: np.ndarray, centre: np.ndarray, photo: np.ndarray,
+                 weight: np.ndarray) -> np.ndarray:
+    """The sclera's colour where the photos saw it well (its brighter half, as the upper lid
+    shades the rest), kept pale and nearly grey; SCLERA when too little of it shows."""
+    radius = np.hypot(*(points[:, :2] - centre).T)
+    seen = photo[(weight > 0.5) & (radius > 1.15 * IRIS_RADIUS_M)]
+    if len(seen) < 20:
+        return SCLERA
+    brighter = seen[seen.mean(1) >= np.median(seen.mean(1))]
+    tone = np.median(brighter, axis=0)
+    tint = np.clip(tone - tone.mean(), -0.06, 0.06)  # a tint, not a colour
+    return np.clip(np.clip(tone.mean(), *SCLERA_LEVELS) + tint, 0.0, 1.0)
 
 
 def _iris_colour(photo: np.ndarray, usable: np.ndarray) -> np.ndarray:
