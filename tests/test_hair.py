@@ -119,3 +119,15 @@ def test_hair_colour_is_read_on_top_of_the_head_not_beside_the_face(fitted):
         fit, photos=[dataclasses.replace(fit.photos[0], detection=greyed)]))
     assert (around & ~top).sum() > (around & top).sum(), "more backdrop than hair"
     np.testing.assert_allclose(hair.colour * 255, grey, atol=12)
+
+
+def test_a_side_of_the_head_gets_hair_where_the_photo_shows_hair_beside_the_face_there():
+    from revive_core.avatar.hair import _hair_beside
+
+    hair_px = np.zeros((100, 200), bool)
+    hair_px[20:60, 150:175] = True  # hair beside the face's right edge (x = 150), rows 20-60
+    face_width, centre_x = 100.0, 100.0
+    points = np.array([[149.0, 40.0],   # right side, at the hair's height: hair
+                       [149.0, 80.0],   # right side, below it (an ear): none
+                       [51.0, 40.0]])   # left side: nothing beside it
+    np.testing.assert_array_equal(_hair_beside(hair_px, points, centre_x, face_width), [1, 0, 0])

@@ -40,6 +40,7 @@ FOREHEAD_TOP, CHIN = 10, 152
 FACE_LEFT, FACE_RIGHT = 234, 454  # the face oval's outermost points at the cheekbones
 BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
 CHEEKS = (50, 101, 118, 280, 330, 347)
+EYE_CORNERS = (33, 133, 263, 362)
 # iBUG-68 points of the model (its own landmark embedding): nose bottom, jaw at the ears
 IBUG_NOSE_BOTTOM, IBUG_JAW_LEFT, IBUG_JAW_RIGHT = 33, 0, 16
 
@@ -51,6 +52,8 @@ SKIN_DARKER_L = 20.0  # ... unless it is this much darker (L*) than the skin
 SMOOTH_SCALP_RATIO = 2.0  # darker skin-hued pixels with less fine detail than this x cheeks: scalp
 MAX_THICKNESS_M = 0.02  # more is mostly the fitted skull being too low, not hair
 UNSEEN_THICKNESS_M = 0.012
+SIDE_HAIR_REACH = 0.2  # beside a side point, the photo is searched this far out (face widths)
+SIDE_HAIR_SHARE = 0.3  # ... and shows hair there when this share of the pixels is hair
 MIN_HAIR_SAMPLES = 50  # pixels, for the hair's colour
 DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair  # when the photo cuts off the top of the head
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
@@ -143,6 +146,11 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     hidden = hidden_ok & ~seen
     if coverage >= MIN_COVERAGE:
         weights[hidden] = 1.0
+        # Only the temples, above the eyes: lower, hair beside the face is mostly long hair
+        # falling past the cheeks and ears, not lying on them.
+        eye_row = points[list(EYE_CORNERS), 1].min()
+        sides = candidates & ~hidden_ok & ~seen & inside & (pixels[:, 1] < eye_row)
+        weights[sides] = _hair_beside(hair_px, pixels[sides], points[FOREHEAD_TOP, 0], face_width)
     else:  # a bald top: what looked like hair above the brows is shadow or the outline's edge
         on_top = ((pixels[:, 1] < points[list(BROWS), 1].min())
                   & (np.abs(pixels[:, 0] - points[FOREHEAD_TOP, 0]) < 0.65 * face_width))
@@ -155,6 +163,24 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
                                centre_x=points[FOREHEAD_TOP, 0], half_width=0.25 * face_width)
     return Hair(colour=colour, coverage=coverage, vertex_weights=weights, volume_weights=volume,
                 thickness_m=thickness)
+
+
+def _hair_beside(hair_px: np.ndarray, pixels: np.ndarray, centre_x: float,
+                 face_width: float) -> np.ndarray:
+    """(N,) 1.0 where the photo shows hair just beside the face at the height (and on the side)
+    of each unseen point of the head's side, else 0: hair that shows beside the temples covers
+    the temples, which a frontal photo cannot see."""
+    height, width = hair_px.shape
+    reach = max(2, int(round(SIDE_HAIR_REACH * face_width)))
+    found = np.zeros(len(pixels))
+    for k, (x, y) in enumerate(pixels):
+        row = int(np.clip(round(y), 0, height - 1))
+        start = int(round(x))
+        span = (range(start, min(width, start + reach)) if x > centre_x
+                else range(max(0, start - reach), start))
+        if len(span):
+            found[k] = float(hair_px[row, span.start:span.stop].mean() >= SIDE_HAIR_SHARE)
+    return found
 
 
 def _hair_colour(image: np.ndarray, strands: np.ndarray, top: np.ndarray) -> np.ndarray:
@@ -174,7 +200,8 @@ def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: l
     ``candidates``: above the brows, behind the ears down to the height of the nose's base (the
     nape), and the ears and the head's sides beside them. ``hidden_ok``: the candidates that get
     hair even where the photo does not see them (when it shows hair on top); the ears and the
-    sides only get hair where the photo shows it, since many people's ears are bare.
+    sides only get hair where the photo shows it on them (or, for the temples, just beside
+    the face at their height), since many people's ears are bare.
     """
     skin = np.isin(regions, skin_regions)
     ear_z = 0.5 * (ibug_points_m[IBUG_JAW_LEFT, 2] + ibug_points_m[IBUG_JAW_RIGHT, 2])
