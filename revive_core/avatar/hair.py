@@ -51,11 +51,11 @@ SKIN_CHROMA_DISTANCE = 9.0  # (a, b) distance from the skin's within which a pix
 SKIN_DARKER_L = 20.0  # ... unless it is this much darker (L*) than the skin
 SMOOTH_SCALP_RATIO = 2.0  # darker skin-hued pixels with less fine detail than this x cheeks: scalp
 MAX_THICKNESS_M = 0.02  # more is mostly the fitted skull being too low, not hair
-UNSEEN_THICKNESS_M = 0.012
+UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
 SIDE_HAIR_REACH = 0.2  # beside a side point, the photo is searched this far out (face widths)
 SIDE_HAIR_SHARE = 0.3  # ... and shows hair there when this share of the pixels is hair
 MIN_HAIR_SAMPLES = 50  # pixels, for the hair's colour
-DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair  # when the photo cuts off the top of the head
+DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
 HAIRLINE_SMOOTHING_STEPS = 4  # ... and a little, for a painted hairline free of triangle steps
 

@@ -54,7 +54,7 @@ def photo_eye_colours(views: list[PhotoView], samples: list[ViewSamples], layout
         inside = np.zeros(len(eye))
         pixels, _ = view.camera.project(layout.points(np.asarray(view.vertices_m), faces)[eye])
         inside[eye] = _inside_openings(view.landmarks_px, pixels, view.image.shape[:2])
-        w = inside * (sample.confidence > 0) * np.clip(sample.confidence * 2.0, 0.0, 1.0)
+        w = inside * np.clip(sample.confidence * 2.0, 0.0, 1.0)
         total += w
         weighted += w[:, None] * sample.colours
         best = np.maximum(best, w)
@@ -80,7 +80,7 @@ def _inside_openings(landmarks_px: np.ndarray, pixels: np.ndarray,
         mask = np.zeros((high[1] - low[1], high[0] - low[0]), np.uint8)
         cv2.fillPoly(mask, [np.round(contour - low).astype(np.int32)], 1)
         depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3) / (FEATHER * eye_width)
-        col, row = np.round(pixels[:, 0] - low[0]).astype(int), np.round(pixels[:, 1] - low[1]).astype(int)
+        col, row = np.round(pixels - low).astype(int).T
         ok = (col >= 0) & (col < mask.shape[1]) & (row >= 0) & (row < mask.shape[0])
         weights[ok] = np.maximum(weights[ok], np.clip(depth[row[ok], col[ok]], 0.0, 1.0))
     return weights

@@ -5,9 +5,9 @@ the skin in animation, so they are painted: an iris with radial fibres, a dark l
 pupil on an off-white sclera; ivory teeth; pink gums; a dark red mouth interior. The iris takes
 its colour from the photos where they saw it well, else a common brown. Where a photo saw the
 eyeball through the lids' opening (``eyes.photo_eye_colours``), its own colours are blended
-over the painted eye, and the painted sclera takes the tone of the sclera it saw. Regions are recognised
-by name (``eye``, ``iris``, ``sclera``, ``teeth``, ``gum``, ``tongue``, ``mouth``, ``lash``);
-anything else is skin.
+over the painted eye, and the painted sclera takes the tone of the sclera it saw. Regions are
+recognised by name (``eye``, ``iris``, ``sclera``, ``teeth``, ``gum``, ``tongue``, ``mouth``,
+``lash``); anything else is skin.
 """
 from __future__ import annotations
 
@@ -138,7 +138,8 @@ def _eye(points: np.ndarray, centre: np.ndarray, photo: np.ndarray, seen: np.nda
     t = np.clip(radius / IRIS_RADIUS_M, 0, 1)
     iris = iris_colour * (0.8 + 0.2 * fibres + 0.15 * t)[:, None]
     iris *= np.where(t > 0.85, 0.55, 1.0)[:, None]  # the limbal ring
-    sclera = sclera_rgb - np.clip((radius - IRIS_RADIUS_M) / 0.012, 0, 1)[:, None] * [0.02, 0.10, 0.12]
+    redder = np.clip((radius - IRIS_RADIUS_M) / 0.012, 0, 1)[:, None] * [0.02, 0.10, 0.12]
+    sclera = sclera_rgb - redder
     colours = np.where((front & (radius < IRIS_RADIUS_M))[:, None], iris, sclera)
     colours[front & (radius < PUPIL_RADIUS_M)] = 0.03
     return colours
