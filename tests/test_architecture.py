@@ -8,9 +8,9 @@ rules but not for circles. ``blender_addon/revive_formats`` is a link to
 
 The core's layers (README, "Architecture"), lowest first; a module imports from its own package
 or from a lower layer, never from a package of its own layer (errors builds on formats' error
-types, the one exception), never upward and never from the CLI:
+types, and programs on errors: the exceptions), never upward and never from the CLI:
 
-    0 errors, formats, assets   1 geometry, text   2 avatar, voice   3 emotion   4 persona
+    0 errors, programs, formats, assets   1 geometry, text   2 avatar, voice   3 emotion   4 persona
     5 take   6 video   7 bench   8 cli
 
 The add-on's, likewise: 0 revive_formats, about  1 imp  2 stage  3 render  4 ui  5 __init__.
@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE, ADDON = "revive_core", "blender_addon"
 ADDON_FORMATS, CORE_FORMATS = f"{ADDON}.revive_formats", f"{CORE}.formats"
 
-CORE_LAYERS = {"errors": 0, "formats": 0, "assets": 0, "geometry": 1, "text": 1, "avatar": 2,
-               "voice": 2, "emotion": 3, "persona": 4, "take": 5, "video": 6, "bench": 7,
-               "cli": 8}
-SAME_LAYER_ALLOWED = {("errors", "formats")}  # revive_core.errors re-exports formats' errors
+CORE_LAYERS = {"errors": 0, "programs": 0, "formats": 0, "assets": 0, "geometry": 1, "text": 1,
+               "avatar": 2, "voice": 2, "emotion": 3, "persona": 4, "take": 5, "video": 6,
+               "bench": 7, "cli": 8}
+# revive_core.errors re-exports formats' errors; programs raises errors' ReviveError.
+SAME_LAYER_ALLOWED = {("errors", "formats"), ("programs", "errors")}
 ADDON_LAYERS = {"revive_formats": 0, "about": 0, "imp": 1, "stage": 2, "render": 3, "ui": 4}
 ADDON_ROOT_LAYER = 5  # blender_addon/__init__.py: registration, on top of everything
 BLENDER_MODULES = {"bpy", "bpy_extras", "mathutils", "gpu", "gpu_extras", "bmesh", "bl_math",

@@ -30,7 +30,7 @@ from revive_core.avatar.frames import (DUPLICATE_SHAPE, MAX_FRAMES, _normalised,
 from revive_core.avatar.model.registry import find_model
 from revive_core.cli.main import main
 from revive_core.emotion.classify import EmotionLabel
-from revive_core.errors import InputError
+from revive_core.errors import InputError, ReviveError
 from revive_core.formats import read_avatar
 from revive_core.take.animate import animate, range_gains
 from revive_core.voice.timing import Phoneme, Speech
@@ -360,7 +360,7 @@ def test_a_truncated_video_is_refused(capsys, tmp_path):
 
 def test_a_missing_ffmpeg_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without ffmpeg or ffprobe
-    with pytest.raises(InputError, match="needs ffprobe") as error:
+    with pytest.raises(ReviveError, match="needs ffprobe") as error:
         probe_clip(CLIP)
     assert "install ffmpeg" in error.value.hint.lower()
 

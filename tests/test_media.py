@@ -9,6 +9,7 @@ import pytest
 from revive_core.video import media
 from revive_core.errors import ReviveError
 from revive_core.formats.take import wav_bytes
+from revive_core.programs import require_program
 
 FPS = 25.0
 
@@ -35,12 +36,20 @@ def leftovers(folder: Path, keep: set[str]) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name not in keep)
 
 
-def test_require_ffmpeg_finds_it_or_says_how_to_install(monkeypatch):
-    assert Path(media.require_ffmpeg()).name.startswith("ffmpeg")
+def test_require_program_finds_ffmpeg_or_says_how_to_install(monkeypatch):
+    assert Path(require_program("ffmpeg", "Writing videos")).name.startswith("ffmpeg")
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(ReviveError, match="ffmpeg was not found") as caught:
-        media.require_ffmpeg()
+    with pytest.raises(ReviveError, match="Writing videos needs ffmpeg .* not found") as caught:
+        require_program("ffmpeg", "Writing videos", instead="Or give a WAV file.")
     assert "scripts/setup.sh" in caught.value.hint
+    assert caught.value.hint.endswith("Or give a WAV file.")
+
+
+def test_write_video_without_ffmpeg_says_so_and_writes_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(ReviveError, match="needs ffmpeg"):
+        media.write_video(moving_frames(2), tmp_path / "clip.mp4", fps=FPS, audio_wav=None)
+    assert leftovers(tmp_path, set()) == []
 
 
 def test_write_video_has_h264_and_aac_matching_the_audio(tmp_path, tone_wav, tiny_take):

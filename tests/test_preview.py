@@ -10,6 +10,7 @@ from PIL import Image
 
 from revive_core.video import media
 from revive_core.errors import InputError
+from revive_core.programs import require_program
 from revive_core.video.preview import head_pose, render_frames, render_preview
 
 SIZE = 160  # pixels; the head (0.24 m tall) fills about 70% of the frame height, centred
@@ -127,7 +128,7 @@ def test_render_preview_writes_a_labelled_video(tmp_path, tiny_avatar, tiny_take
 
 def first_frame(path, width: int, height: int) -> np.ndarray:
     import subprocess
-    raw = subprocess.run([media.require_ffmpeg(), "-v", "error", "-i", str(path), "-frames:v",
+    raw = subprocess.run([require_program("ffmpeg", "Reading a preview"), "-v", "error", "-i", str(path), "-frames:v",
                           "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
                          capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(height, width, 3)

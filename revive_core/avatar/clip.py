@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from revive_core.errors import InputError
+from revive_core.programs import require_program
 
 __all__ = ["VIDEO_SUFFIXES", "MIN_CLIP_S", "ClipInfo", "is_video", "probe_clip", "read_frames",
            "voice_wav"]
@@ -33,6 +34,7 @@ MAX_FRAME_SIDE = 1280  # frames are decoded at most this long: faces need no mor
 PROBE_TIMEOUT_S = 30
 DECODE_TIMEOUT_S = 600
 FORMATS_HINT = "Use an MP4, MOV, M4V, WebM or 3GP video (phones save one of these)."
+PHOTOS_INSTEAD = "Or give photos instead of a video."
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ def _wav_data_offset(data: bytes) -> int:
 
 def _ffprobe(path: Path) -> dict:
     """ffprobe's JSON on ``path``'s container and streams."""
-    command = [_tool("ffprobe"), "-v", "error", "-show_entries",
+    ffprobe = require_program("ffprobe", "Reading videos", instead=PHOTOS_INSTEAD)
+    command = [ffprobe, "-v", "error", "-show_entries",
                "format=format_name,duration:stream=codec_type,width,height,avg_frame_rate,"
                "r_frame_rate,duration", "-of", "json", str(path)]
     try:
@@ -177,7 +180,8 @@ def _ffprobe(path: Path) -> dict:
 
 
 def _ffmpeg(arguments: list[str], source: Path) -> None:
-    command = [_tool("ffmpeg"), "-v", "error", "-nostdin", "-y", *arguments]
+    ffmpeg = require_program("ffmpeg", "Reading videos", instead=PHOTOS_INSTEAD)
+    command = [ffmpeg, "-v", "error", "-nostdin", "-y", *arguments]
     try:
         done = subprocess.run(command, capture_output=True, timeout=DECODE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
@@ -187,15 +191,6 @@ def _ffmpeg(arguments: list[str], source: Path) -> None:
     if done.returncode != 0:
         raise InputError(f"The video {source} could not be decoded ({_first_line(done.stderr)}).",
                          f"The file may be damaged. {FORMATS_HINT}")
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise InputError(f"Reading videos needs {name} (part of ffmpeg), which was not found.",
-                         "Install ffmpeg (Debian/Ubuntu: sudo apt install ffmpeg; macOS: brew "
-                         "install ffmpeg), or give photos instead of a video.")
-    return found
 
 
 def _video_stream(document: dict) -> dict | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -22,11 +21,10 @@ from PIL import Image, ImageDraw, ImageFont
 from revive_core.errors import InputError, ReviveError
 from revive_core.formats.label import DEFAULT_SIZE as DEFAULT_LABEL_SIZE
 from revive_core.formats.storage import atomic_file
+from revive_core.programs import require_program
 
-__all__ = ["draw_label", "probe", "require_ffmpeg", "require_ffprobe", "write_video"]
+__all__ = ["draw_label", "probe", "write_video"]
 
-SETUP_HINT = ("Install it with scripts/setup.sh (or your system's package manager, e.g. "
-              "`sudo apt-get install ffmpeg`), then try again.")
 # Container tags the MP4/MOV muxer writes as standard atoms; any other key needs mdta tags.
 _STANDARD_TAGS = frozenset({
     "title", "author", "artist", "album_artist", "album", "composer", "date", "comment",
@@ -34,35 +32,6 @@ _STANDARD_TAGS = frozenset({
     "show", "episode_id", "network", "keywords", "track", "disc", "compilation"})
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
-
-
-def require_ffmpeg() -> str:
-    """Path of the ``ffmpeg`` executable.
-
-    Returns
-    -------
-    str
-        The executable found on ``PATH``.
-
-    Raises
-    ------
-    ReviveError
-        When ffmpeg is not installed.
-    """
-    return _require_tool("ffmpeg")
-
-
-def require_ffprobe() -> str:
-    """Path of the ``ffprobe`` executable (it ships with ffmpeg); ReviveError when missing."""
-    return _require_tool("ffprobe")
-
-
-def _require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ReviveError(f"{name} was not found, and Revive needs it to write and read videos.",
-                          SETUP_HINT)
-    return path
 
 
 def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
@@ -110,7 +79,7 @@ def write_video(frames: Iterable[np.ndarray], out: Path, *, fps: float,
     if audio_wav is not None and not Path(audio_wav).is_file():
         raise InputError(f"The sound track {audio_wav} does not exist.",
                          "Pass the path of a WAV file, or None for a silent video.")
-    ffmpeg = require_ffmpeg()
+    ffmpeg = require_program("ffmpeg", "Writing videos")
     iterator = iter(frames)
     if progress:
         from tqdm import tqdm
@@ -218,8 +187,8 @@ def probe(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file.")
-    command = [require_ffprobe(), "-v", "error", "-show_streams", "-show_format",
-               "-of", "json", str(path)]
+    command = [require_program("ffprobe", "Reading videos"), "-v", "error", "-show_streams",
+               "-show_format", "-of", "json", str(path)]
     result = subprocess.run(command, capture_output=True, timeout=120)
     try:
         info = json.loads(result.stdout.decode("utf-8", errors="replace"))

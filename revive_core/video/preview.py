@@ -32,6 +32,7 @@ from revive_core.formats.mp4 import write_mp4_label
 from revive_core.formats.take import Take, wav_bytes
 from revive_core.geometry.mesh import split_seams, vertex_normals
 from revive_core.geometry.offscreen import DirectionalLight, OffscreenRenderer
+from revive_core.programs import require_program
 
 __all__ = ["head_pose", "render_frames", "render_preview"]
 
@@ -79,7 +80,7 @@ def render_preview(avatar: Avatar, take: Take, out: Path, *,
         beside it in ``<stem>.label.json``.
     """
     out = Path(out)
-    media.require_ffmpeg()
+    require_program("ffmpeg", "Writing a preview video")
     started = time.perf_counter()
     machine_label = make_label(
         consent=avatar.consent, tool_version=__version__, kind="preview", visible=bool(label),

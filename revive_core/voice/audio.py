@@ -32,6 +32,7 @@ import numpy as np
 from scipy.signal import firwin, resample_poly
 
 from revive_core.errors import InputError, ReviveError
+from revive_core.programs import require_program
 
 __all__ = ["MAX_DURATION_S", "load_audio", "resample", "to_int16"]
 
@@ -175,10 +176,8 @@ def _read_silk(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise ReviveError(f"Reading {path.suffix or 'this kind of'} audio needs ffmpeg, which "
-                          "is not installed.", "Run scripts/setup.sh again, or give a WAV file.")
+    ffmpeg = require_program("ffmpeg", f"Reading {path.suffix or 'this kind of'} audio",
+                             instead="Or give a WAV file.")
     rate = _probe_rate(path) or 48000
     command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
                "-ar", str(rate), "-f", "s16le", "-acodec", "pcm_s16le", "-"]
