@@ -98,6 +98,25 @@ def test_a_scalp_in_shadow_is_skin_and_strands_of_its_colour_are_hair(fitted, st
         assert hair.vertex_weights[top].max() == 0.0, "no hair on a bald top, seen or unseen"
 
 
+def around_the_face(detection: Detection) -> np.ndarray:
+    """(H, W) bool: the person beside and above the face's oval, down to the chin."""
+    points = detection.landmarks_px[:, :2]
+    oval = np.zeros(detection.image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(oval, cv2.convexHull(points.astype(np.int32)), 1)
+    around = (person_mask(detection.image) > 0.5) & (oval == 0)
+    around[int(points[152, 1]):] = False
+    return around
+
+
+def hair_of_repainted_photo(fit, image: np.ndarray):
+    """The hair found when the fitted photo is replaced by ``image`` (same landmarks)."""
+    detection = fit.photos[0].detection
+    repainted = Detection(Path("repainted.png"), image, detection.landmarks_px,
+                          detection.face_width_px, 1)
+    return hair_for_fit(dataclasses.replace(
+        fit, photos=[dataclasses.replace(fit.photos[0], detection=repainted)]))
+
+
 @pytest.mark.slow
 def test_hair_colour_is_read_on_top_of_the_head_not_beside_the_face(fitted):
     """Grey hair before a magenta backdrop that the person mask takes in around the head: the
@@ -105,20 +124,30 @@ def test_hair_colour_is_read_on_top_of_the_head_not_beside_the_face(fitted):
     model, detection, fit = fitted
     image = detection.image.copy()
     points = detection.landmarks_px[:, :2]
-    oval = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillConvexPoly(oval, cv2.convexHull(points.astype(np.int32)), 1)
-    around = (person_mask(image) > 0.5) & (oval == 0)
-    around[int(points[152, 1]):] = False  # down to the chin
+    around = around_the_face(detection)
     top = np.zeros_like(around)
     top[:int(points[10, 1]), int(points[234, 0]):int(points[454, 0])] = True  # over the forehead
     grey, magenta = np.array([150, 150, 156]), np.array([200, 40, 170])
     image[around & ~top] = magenta
     image[around & top] = grey
-    greyed = Detection(Path("grey.png"), image, detection.landmarks_px, detection.face_width_px, 1)
-    hair = hair_for_fit(dataclasses.replace(
-        fit, photos=[dataclasses.replace(fit.photos[0], detection=greyed)]))
+    hair = hair_of_repainted_photo(fit, image)
     assert (around & ~top).sum() > (around & top).sum(), "more backdrop than hair"
     np.testing.assert_allclose(hair.colour * 255, grey, atol=12)
+
+
+@pytest.mark.slow
+def test_hair_colour_is_the_lit_strands_not_the_shadows_between_them(fitted):
+    """Blond hair whose pixels run evenly from shadow to lit strand: the colour is that of the
+    lit strands (a plain median gave the mid-tone, and blond hair came out mousy)."""
+    model, detection, fit = fitted
+    image = detection.image.copy()
+    around = around_the_face(detection)
+    shadow, lit = np.array([70.0, 55.0, 35.0]), np.array([225.0, 195.0, 130.0])
+    t = np.random.default_rng(0).uniform(0.0, 1.0, around.sum())[:, None]
+    image[around] = np.round(shadow + t * (lit - shadow)).astype(np.uint8)
+    hair = hair_of_repainted_photo(fit, image)
+    # The 50th-90th percentile of the strands' lightness: about 70 % of the way to the lit tone.
+    np.testing.assert_allclose(hair.colour * 255, shadow + 0.7 * (lit - shadow), atol=12)
 
 
 def test_a_side_of_the_head_gets_hair_where_the_photo_shows_hair_beside_the_face_there():

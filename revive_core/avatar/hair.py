@@ -4,7 +4,7 @@ Every face model is a bald head. In the photo the avatar is built from, hair is 
 the person (mediapipe's person segmentation) above and beside the face whose colour is not the
 skin's. From it come:
 
-- the hair colour (the median of those pixels, sRGB);
+- the hair colour (the median of the lit strands over the forehead, sRGB);
 - which head vertices carry hair: those facing the camera that land on hair in the photo, and,
   when the photo shows hair on top of the head, the scalp the photo cannot see (top and back,
   down to the nape);
@@ -55,6 +55,7 @@ UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
 SIDE_HAIR_REACH = 0.2  # beside a side point, the photo is searched this far out (face widths)
 SIDE_HAIR_SHARE = 0.3  # ... and shows hair there when this share of the pixels is hair
 MIN_HAIR_SAMPLES = 50  # pixels, for the hair's colour
+LIT_STRANDS = (50.0, 90.0)  # lightness percentiles of the hair pixels that give its colour
 DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
 HAIRLINE_SMOOTHING_STEPS = 4  # ... and a little, for a painted hairline free of triangle steps
@@ -141,8 +142,7 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     weights = np.zeros(len(vertices_m))
     near_hair = cv2.dilate(hair_px.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     weights[seen] = near_hair[rows[seen], cols[seen]]
-    colour = _hair_colour(image, hair_px & (np.linalg.norm(lab - skin, axis=2) > HAIR_DELTA_E),
-                          top_zone)
+    colour = _hair_colour(image, lab[..., 0], hair_px, top_zone)
     hidden = hidden_ok & ~seen
     if coverage >= MIN_COVERAGE:
         weights[hidden] = 1.0
@@ -183,13 +183,20 @@ def _hair_beside(hair_px: np.ndarray, pixels: np.ndarray, centre_x: float,
     return found
 
 
-def _hair_colour(image: np.ndarray, strands: np.ndarray, top: np.ndarray) -> np.ndarray:
-    """sRGB 0..1 median of the hair pixels (``strands``: not skin-coloured) on top of the head,
-    else of all of them, else a dark brown. Beside the face and the neck the hair mask can take
-    in a background or collar of another colour; above the forehead it is the hair."""
-    for pixels in (strands & top, strands):
+def _hair_colour(image: np.ndarray, lightness: np.ndarray, hair: np.ndarray,
+                 top: np.ndarray) -> np.ndarray:
+    """sRGB 0..1: the median of the lit strands (``LIT_STRANDS``, by lightness) among the hair
+    pixels on top of the head, else among all of them, else a dark brown.
+
+    Beside the face and the neck the hair mask can take in a background or collar of another
+    colour; above the forehead it is the hair. The shadows between strands are not the hair's
+    colour (a median over them made blond hair mousy), and neither are its sheen's highlights.
+    """
+    for pixels in (hair & top, hair):
         if pixels.sum() >= MIN_HAIR_SAMPLES:
-            return np.median(image[pixels], axis=0) / 255.0
+            low, high = np.percentile(lightness[pixels], LIT_STRANDS)
+            lit = pixels & (lightness >= low) & (lightness <= high)
+            return np.median(image[lit], axis=0) / 255.0
     return DEFAULT_HAIR
 
 
