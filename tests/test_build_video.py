@@ -30,7 +30,7 @@ from revive_core.avatar.frames import (DUPLICATE_SHAPE, MAX_FRAMES, _normalised,
 from revive_core.avatar.model.registry import find_model
 from revive_core.cli.main import main
 from revive_core.emotion.classify import EmotionLabel
-from revive_core.errors import InputError, ReviveError
+from revive_core.errors import ReviveError
 from revive_core.formats import read_avatar
 from revive_core.take.animate import animate, range_gains
 from revive_core.voice.timing import Phoneme, Speech
