@@ -10,8 +10,8 @@ The core's layers (README, "Architecture"), lowest first; a module imports from 
 or from a lower layer, never from a package of its own layer (errors builds on formats' error
 types, and programs on errors: the exceptions), never upward and never from the CLI:
 
-    0 errors, programs, formats, assets   1 geometry, text   2 avatar, voice   3 emotion   4 persona
-    5 take   6 video   7 bench   8 cli
+    0 errors, programs, formats, assets   1 geometry, text   2 avatar, voice   3 emotion
+    4 persona   5 take   6 video   7 bench   8 cli
 
 The add-on's, likewise: 0 revive_formats, about  1 imp  2 stage  3 render  4 ui  5 __init__.
 """
