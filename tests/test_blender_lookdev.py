@@ -298,3 +298,40 @@ def test_one_cycles_frame_of_a_head_with_hair_renders_headless(head_avatar, tmp_
     # The head: lit, in the middle, on the dark background.
     middle, corner = image[40:56, 40:56].mean(), image[:8, :8].mean()
     assert middle > 60 and corner < 30 and r["seconds"] < 60
+
+
+def test_a_long_hair_shell_imports_with_the_hair_material_and_grows_no_strands(head_avatar, tmp_path):
+    from revive_core.avatar.long_hair import HangingHair, attach_shell, hair_shell
+
+    vertices = head_avatar.vertices_m.astype(np.float64)
+    body = head_avatar.vertex_regions == head_avatar.region_names.index("face")
+    rows = np.linspace(np.percentile(vertices[:, 1], 60), np.percentile(vertices[:, 1], 10), 20)
+    hanging = HangingHair(rows, np.full((20, 2), 0.12), z_centre_m=0.0)
+    shell = hair_shell(vertices, body, hanging, (0.9, 0.9, 0.05))
+    avatar = attach_shell(dataclasses.replace(head_avatar, hair_weights=None), shell)
+    folder = write_avatar(avatar, tmp_path / "a")
+    r = run_python(f"""
+        import json, sys
+        import numpy as np
+        sys.path.insert(0, {str(ROOT)!r})
+        import bpy
+        from blender_addon.imp.head import import_avatar
+        from blender_addon.revive_formats import read_avatar
+        bpy.ops.wm.read_homefile(use_empty=True)
+        mesh = import_avatar(read_avatar({str(folder)!r})).data
+        index = np.empty(len(mesh.polygons), np.int32)
+        mesh.polygons.foreach_get("material_index", index)
+        kinds = [m["revive_kind"] for m in mesh.materials]
+        hair = mesh.materials[kinds.index("hair")]
+        bsdf = next(n for n in hair.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+        print("RESULT " + json.dumps({{
+            "kinds": kinds, "material_index": index.tolist(), "curves": len(bpy.data.hair_curves),
+            "subsurface": bsdf.inputs["Subsurface Weight"].default_value,
+            "textured": any(n.bl_idname == "ShaderNodeTexImage" for n in hair.node_tree.nodes)}}))
+        """)
+    shell_polygons = len(shell.faces) // 2
+    index = np.asarray(r["material_index"])
+    hair = r["kinds"].index("hair")
+    assert (index[-shell_polygons:] == hair).all() and (index[:-shell_polygons] != hair).all()
+    assert r["subsurface"] == 0.0 and r["textured"]
+    assert r["curves"] == 0

@@ -160,3 +160,36 @@ def test_a_side_of_the_head_gets_hair_where_the_photo_shows_hair_beside_the_face
                        [149.0, 80.0],   # right side, below it (an ear): none
                        [51.0, 40.0]])   # left side: nothing beside it
     np.testing.assert_array_equal(_hair_beside(hair_px, points, centre_x, face_width), [1, 0, 0])
+
+
+@pytest.mark.slow
+def test_short_hair_hangs_nowhere_and_long_hair_hangs_where_the_photo_shows_it(fitted):
+    """The sample's short hair gives no hanging hair. Strands of her hair's colour painted
+    beside her face and neck, from the eyes to below the chin, hang on both sides, as wide as
+    the paint."""
+    model, detection, fit = fitted
+    short = hair_for_fit(fit)
+    assert short.hanging is None
+    image = detection.image.copy()
+    points = detection.landmarks_px[:, :2]
+    face_width = points[454, 0] - points[234, 0]
+    top, bottom = int(points[33, 1]), int(points[152, 1] + 0.6 * face_width)
+    rng = np.random.default_rng(0)
+    outer_edges = []
+    for edge, outward in ((points[234, 0], -1), (points[454, 0], 1)):
+        near, far = sorted((int(edge - outward * 0.05 * face_width), int(edge + outward * 0.3 * face_width)))
+        streaks = 1.0 + 0.25 * rng.standard_normal((1, far - near, 1))
+        image[top:bottom, near:far] = np.clip(short.colour * 255 * streaks, 0, 255).astype(np.uint8)
+        outer_edges.append(far if outward > 0 else near)
+    hanging = hair_of_repainted_photo(fit, image).hanging
+    assert hanging is not None
+    assert not np.isnan(hanging.half_width_m).all(axis=0).any(), "hair on both sides"
+    camera = fit.photos[0].camera
+    chin_row = hanging.rows_y[np.argmin(np.abs(hanging.rows_y - model.landmarks(
+        fit.neutral_vertices)[0][152, 1]))]
+    assert hanging.rows_y[-1] <= chin_row, "the hair hangs below the chin"
+    middle = len(hanging.rows_y) // 2
+    sides = np.array([[-hanging.half_width_m[middle, 0], hanging.rows_y[middle], hanging.z_centre_m],
+                      [hanging.half_width_m[middle, 1], hanging.rows_y[middle], hanging.z_centre_m]])
+    pixels, _ = camera.project(sides)
+    np.testing.assert_allclose(sorted(pixels[:, 0]), sorted(outer_edges), atol=0.06 * face_width)

@@ -22,6 +22,7 @@ pupil          as the iris, but black whatever the texture says (light that ente
                does not come back)
 teeth          ivory, roughness 0.25, a little subsurface
 mouth          the albedo darkened toward deep red, roughness 0.35 (wet), subsurface
+hair           a long-hair shell: the albedo, roughness 0.5, a soft sheen, no subsurface
 =============  ==============================================================================
 
 Functions
@@ -42,7 +43,7 @@ __all__ = ["KINDS", "REFERENCE_HEAD_M", "SKIN_ROUGHNESS", "SKIN_SSS_RADIUS_MM", 
            "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
            "set_input"]
 
-KINDS = ("skin", "eye", "sclera", "iris", "pupil", "teeth", "mouth")
+KINDS = ("skin", "eye", "sclera", "iris", "pupil", "teeth", "mouth", "hair")
 _PREFIX = {"eye": ("eye",), "teeth": ("teeth", "tooth"),
            "mouth": ("mouth", "tongue", "gum", "oral")}
 _NOT_EYE = ("lash", "brow", "lid")
@@ -55,15 +56,17 @@ REFERENCE_HEAD_M = 0.23  # chin to crown of an adult head: the skin's scattering
 
 def material_kind(region: str) -> str:
     """The material kind for a region name: "eye", "sclera", "iris", "pupil", "teeth", "mouth",
-    or "skin" for the rest.
+    "hair", or "skin" for the rest.
 
     Examples
     --------
     >>> [material_kind(r) for r in ("face", "eye_left", "Teeth_upper", "mouth_interior",
-    ...                             "eyelashes", "eye_sclera_left", "eye_pupil_right")]
-    ['skin', 'eye', 'teeth', 'mouth', 'skin', 'sclera', 'pupil']
+    ...                             "eyelashes", "eye_sclera_left", "eye_pupil_right", "hair")]
+    ['skin', 'eye', 'teeth', 'mouth', 'skin', 'sclera', 'pupil', 'hair']
     """
     low = region.lower()
+    if low == "hair":
+        return "hair"
     for kind in ("teeth", "mouth", "eye"):
         if any(word in low for word in _PREFIX[kind]):
             if kind == "eye" and any(word in low for word in _NOT_EYE):
@@ -296,5 +299,14 @@ def _mouth(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.M
     return material
 
 
+def _hair(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Material:
+    material, bsdf = _principled(name)
+    _textured(material, bsdf, image)
+    set_input(bsdf, ("Roughness",), 0.5)
+    set_input(bsdf, ("Sheen Weight", "Sheen"), 0.3)
+    material.diffuse_color = (0.3, 0.22, 0.15, 1.0)
+    return material
+
+
 _MAKERS = {"skin": _skin, "eye": _eye, "sclera": _sclera, "iris": _iris, "pupil": _pupil,
-           "teeth": _teeth, "mouth": _mouth}
+           "teeth": _teeth, "mouth": _mouth, "hair": _hair}

@@ -21,7 +21,9 @@ from revive_core.avatar.fit.solve import FitResult, fit_model
 from revive_core.formats import Avatar, write_avatar
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.gltf import avatar_glb
-from revive_core.avatar.hair import BROWS, Hair, estimate_hair, grow_hair, hair_candidates, paint_hair
+from revive_core.avatar.hair import (BROWS, Hair, estimate_hair, grow_hair, hair_blend, hair_candidates,
+                                     paint_hair)
+from revive_core.avatar.long_hair import HeadRows, attach_shell, hair_shell, hair_swatch
 from revive_core.avatar.model import MorphableModel
 from revive_core.avatar.model.registry import find_model
 from revive_core.avatar.segment import person_mask
@@ -36,6 +38,11 @@ Step = Callable[[str], None]
 ReadExpression = Callable[[dict[str, float]], dict]
 MIN_RANGE_VIEWS = 3  # fewer views say too little of how far the person's expressions go
 RANGE_VIEW_WEIGHT = 0.5  # views that counted less in the fit (someone else?) are left out
+# iBUG-68 points of the model's landmark embedding
+IBUG_EYE_CORNERS, IBUG_MOUTH_CORNERS, IBUG_JAW_AT_EARS = (36, 39, 42, 45), (48, 54), (0, 16)
+# mediapipe's face oval (FACEMESH_FACE_OVAL's points)
+FACE_OVAL = (10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162, 172, 176,
+             234, 251, 284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378, 379, 389, 397, 400, 454)
 
 
 def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | None = None,
@@ -86,19 +93,22 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
         method=texture_method, completion=CompletionSettings(
             seed=texture_seed, generator_path=texture_generator, grain=texture_grain))
     hair = hair_for_fit(fit)
+    layout = uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
+                       vertices_m=fit.neutral_vertices)
     texture = dataclasses.replace(texture, albedo=paint_hair(
-        texture.albedo, texture.confidence,
-        uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
-                  vertices_m=fit.neutral_vertices), model.faces, hair, seed=texture_seed))
+        texture.albedo, texture.confidence, layout, model.faces, hair, seed=texture_seed))
     video_files, video_records = _video_sources(clips, voices)
     samples = [record["voice_sample"] for record in video_records if "voice_sample" in record]
     if samples:
         consent = {**consent, "voice_sample": f"{', '.join(samples)}: the voice in the videos "
                                               "given, under this same consent"}
+    with_volume = grow_hair(fit.neutral_vertices, model.faces, hair)
     avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
-                             sources=inputs,
-                             vertices_m=grow_hair(fit.neutral_vertices, model.faces, hair),
-                             hair=hair, read_expression=read_expression)
+                             sources=inputs, vertices_m=with_volume, hair=hair,
+                             read_expression=read_expression)
+    swatch = hair_swatch(hair_blend(texture.confidence, layout, model.faces, hair), layout.covered)
+    if hair.hanging is not None and swatch is not None:
+        avatar = attach_shell(avatar, hair_shell(with_volume, _body(model), hair.hanging, swatch))
     if video_records:
         avatar.provenance["videos"] = video_records
     step("Writing the avatar")
@@ -156,14 +166,27 @@ def hair_for_fit(fit: FitResult) -> Hair:
     neutral = fit.neutral_vertices
     brows, _ = model.landmarks(neutral)
     ibug, _ = model.ibug_landmarks(neutral)
-    skin = [model.region_names.index(n) for n in ("face", "face_side", "scalp")
-            if n in model.region_names]
-    candidates, hidden_ok = hair_candidates(neutral, model.vertex_regions, skin, ibug,
-                                            brow_y_m=float(brows[list(BROWS), 1].max()))
+    candidates, hidden_ok = hair_candidates(neutral, model.vertex_regions, _skin_regions(model),
+                                            ibug, brow_y_m=float(brows[list(BROWS), 1].max()))
+    posed = photo.vertices(model, fit.identity)
+    landmarks, _ = model.landmarks(posed)
+    rows = HeadRows(body=_body(model), outline=landmarks[list(FACE_OVAL)],
+                    top_y=float(ibug[list(IBUG_EYE_CORNERS), 1].mean()),
+                    reach_y=float(ibug[list(IBUG_MOUTH_CORNERS), 1].mean()),
+                    z_centre=float(ibug[list(IBUG_JAW_AT_EARS), 2].mean()))
     image = photo.detection.image
-    return estimate_hair(image, photo.detection.landmarks_px, photo.camera,
-                         photo.vertices(model, fit.identity), model.faces, candidates,
-                         hidden_ok, person_mask(image))
+    return estimate_hair(image, photo.detection.landmarks_px, photo.camera, posed, model.faces,
+                         candidates, hidden_ok, person_mask(image), head_rows=rows)
+
+
+def _skin_regions(model: MorphableModel) -> list[int]:
+    return [model.region_names.index(n) for n in ("face", "face_side", "scalp")
+            if n in model.region_names]
+
+
+def _body(model: MorphableModel) -> np.ndarray:
+    """(V,) bool: the head's outer surface (skin, scalp, neck and shoulders)."""
+    return np.isin(model.vertex_regions, _skin_regions(model))
 
 
 def avatar_from_fit(fit: FitResult, texture: TextureResult, *, consent: dict, name: str,

@@ -9,7 +9,8 @@ skin's. From it come:
   when the photo shows hair on top of the head, the scalp the photo cannot see (top and back,
   down to the nape);
 - the hair's thickness, from how far the person's outline stands above the bald head's outline
-  in the photo (metres, at the head's depth).
+  in the photo (metres, at the head's depth);
+- hair hanging beside the face and neck, when it reaches below the mouth (``long_hair``).
 
 The avatar gets a scalp raised by that thickness (a hair volume that tapers to the hairline)
 and hair-coloured texels where no photo saw the scalp. Someone bald keeps their bald head: too
@@ -17,8 +18,9 @@ little of the top of their head differs from their skin.
 
 Functions
 ---------
-estimate_hair  photo + fitted head -> Hair (colour, vertex weights, thickness)
+estimate_hair  photo + fitted head -> Hair (colour, vertex weights, thickness, hanging hair)
 grow_hair      rest vertices + Hair -> vertices with the hair volume
+hair_blend     Hair -> how much hair each texel is painted with
 paint_hair     albedo texture + Hair -> albedo with hair where no photo saw the scalp
 """
 from __future__ import annotations
@@ -29,11 +31,13 @@ import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
+from revive_core.avatar.long_hair import HangingHair, HeadRows, measure_hanging_hair
 from revive_core.avatar.texture.uv import UVLayout
 from revive_core.geometry.camera import Camera
 from revive_core.geometry.mesh import vertex_normals
 
-__all__ = ["BROWS", "Hair", "estimate_hair", "grow_hair", "hair_candidates", "paint_hair"]
+__all__ = ["BROWS", "Hair", "estimate_hair", "grow_hair", "hair_blend", "hair_candidates",
+           "paint_hair"]
 
 # mediapipe landmark indices (FaceMesh topology)
 FOREHEAD_TOP, CHIN = 10, 152
@@ -78,6 +82,8 @@ class Hair:
         smoothed over the mesh, so the volume tapers to nothing at the hairline).
     thickness_m : float
         Hair thickness over the top of the head, metres.
+    hanging : HangingHair or None
+        Long hair beside the face and neck; None for short hair or none.
     """
 
     colour: np.ndarray
@@ -85,6 +91,7 @@ class Hair:
     vertex_weights: np.ndarray
     volume_weights: np.ndarray
     thickness_m: float
+    hanging: HangingHair | None = None
 
     @property
     def present(self) -> bool:
@@ -93,12 +100,13 @@ class Hair:
     def summary(self) -> dict:
         return {"colour_srgb": [round(float(c), 3) for c in self.colour],
                 "coverage": round(self.coverage, 3), "thickness_mm": round(1e3 * self.thickness_m, 1),
-                "hair_vertices": int((self.vertex_weights > 0.5).sum())}
+                "hair_vertices": int((self.vertex_weights > 0.5).sum()),
+                **({"hanging": self.hanging.summary()} if self.hanging else {})}
 
 
 def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
                   vertices_m: np.ndarray, faces: np.ndarray, candidates: np.ndarray,
-                  hidden_ok: np.ndarray, person: np.ndarray) -> Hair:
+                  hidden_ok: np.ndarray, person: np.ndarray, head_rows: HeadRows | None = None) -> Hair:
     """Find the hair in ``image`` and on the head fitted to it.
 
     Parameters
@@ -116,6 +124,8 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
         Vertices hair may cover, and those of them that get hair unseen (``hair_candidates``).
     person : np.ndarray [shape=(H, W)] float
         Probability that each pixel shows the person (``segment.person_mask``).
+    head_rows : HeadRows, optional
+        Where to look for hair hanging beside the face and neck; not looked for without.
     """
     height, width = image.shape[:2]
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -157,12 +167,18 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
         weights[on_top] = 0.0
     volume = _smooth(weights, faces, candidates, SMOOTHING_STEPS) ** 2
 
-    thickness = 0.0
+    thickness, hanging = 0.0, None
     if coverage >= MIN_COVERAGE:
         thickness = _thickness(person > 0.5, pixels, depth, seen & (weights > 0.5), camera,
                                centre_x=points[FOREHEAD_TOP, 0], half_width=0.25 * face_width)
+        if head_rows is not None:
+            below_brows = _zone(height, width, rows=(points[list(BROWS), 1].min(), height),
+                                cols=(0, width))
+            not_skin = _hair_pixels(lab, person > 0.5, points, skin, zone=below_brows)
+            hanging = measure_hanging_hair(lab, not_skin, hair_px & top_zone, camera, vertices_m,
+                                           head_rows)
     return Hair(colour=colour, coverage=coverage, vertex_weights=weights, volume_weights=volume,
-                thickness_m=thickness)
+                thickness_m=thickness, hanging=hanging)
 
 
 def _hair_beside(hair_px: np.ndarray, pixels: np.ndarray, centre_x: float,
@@ -240,6 +256,15 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
     or the real hairline. Elsewhere the hair colour with a fine, strand-like grain is blended
     in by the hair weight.
     """
+    blend = hair_blend(confidence, layout, faces, hair)
+    texture = _hair_texture(layout.size, hair.colour, seed)
+    out = albedo.astype(np.float32) / 255.0
+    out = out * (1.0 - blend[..., None]) + texture * blend[..., None]
+    return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def hair_blend(confidence: np.ndarray, layout: UVLayout, faces: np.ndarray, hair: Hair) -> np.ndarray:
+    """(S, S) 0..1: how much of the hair's colour ``paint_hair`` paints on each texel."""
     # The weights are 0 or 1 per vertex: smoothed over the mesh and sharpened again per texel,
     # the hairline becomes a smooth curve instead of following the triangles' edges.
     smoothed = _smooth(hair.vertex_weights, faces, np.ones(len(hair.vertex_weights), bool),
@@ -250,17 +275,13 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
     # Texels just outside the UV islands (the gutter) take their nearest island texel's blend,
     # or seams would show the old colour as a thin line when the texture is filtered.
     gutter_index = distance_transform_edt(~layout.covered, return_distances=False, return_indices=True)
-    blend = blend[gutter_index[0], gutter_index[1]]
-    texture = _hair_texture(layout.size, hair.colour, seed)
-    out = albedo.astype(np.float32) / 255.0
-    out = out * (1.0 - blend[..., None]) + texture * blend[..., None]
-    return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+    return blend[gutter_index[0], gutter_index[1]]
 
 
 def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
-                 skin_lab: np.ndarray) -> np.ndarray:
+                 skin_lab: np.ndarray, *, zone: np.ndarray | None = None) -> np.ndarray:
     """(H, W) bool: person pixels around the head (above the brows, or beside the face down to
-    the chin) whose colour is far from the skin's."""
+    the chin; or in ``zone``), outside the face, whose colour is far from the skin's."""
     height, width = lab.shape[:2]
     face_width = points[FACE_RIGHT, 0] - points[FACE_LEFT, 0]
     brow_y = points[list(BROWS), 1].min()
@@ -268,6 +289,8 @@ def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
                    cols=(points[FACE_LEFT, 0] - 0.3 * face_width, points[FACE_RIGHT, 0] + 0.3 * face_width))
     beside = _zone(height, width, rows=(brow_y, points[CHIN, 1]),
                    cols=(points[FACE_LEFT, 0] - 0.5 * face_width, points[FACE_RIGHT, 0] + 0.5 * face_width))
+    if zone is not None:
+        around, beside = np.zeros_like(zone), zone.copy()
     oval = cv2.convexHull(points.astype(np.float32)).astype(np.int32)
     inside_face = np.zeros((height, width), np.uint8)
     cv2.fillConvexPoly(inside_face, oval, 1)

@@ -1,0 +1,103 @@
+"""Long hair: the shell hanging from the temples, measured from the photo's hair beside the face."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from revive_core.avatar.long_hair import (COLUMNS, HAIR_REGION, MAX_FLARE, ROW_M, HangingHair,
+                                          attach_shell, hair_shell, hair_swatch)
+from revive_core.avatar.model.registry import find_model
+from revive_core.formats import read_avatar, write_avatar
+
+SWATCH = (0.80, 0.80, 0.05)
+
+
+def _hanging(vertices: np.ndarray, *, rows: int, left_m: float, right_m: float | None) -> HangingHair:
+    top = float(np.percentile(vertices[:, 1], 60))
+    widths = np.full((rows, 2), np.nan)
+    widths[:, 1] = left_m
+    if right_m is not None:
+        widths[:, 0] = right_m
+    return HangingHair(top - ROW_M * np.arange(rows), widths, z_centre_m=0.0)
+
+
+@pytest.fixture(scope="module")
+def head():
+    model = find_model("default")
+    body = np.isin(model.vertex_regions, [model.region_names.index(n)
+                                          for n in ("face", "face_side", "scalp")])
+    return model, model.vertices_m, body
+
+
+def test_the_shell_is_a_closed_slab_facing_out_and_clear_of_the_head(head):
+    model, vertices, body = head
+    hanging = _hanging(vertices, rows=20, left_m=0.12, right_m=0.115)  # from the eyes to the neck
+    shell = hair_shell(vertices, body, hanging, SWATCH)
+    rows = len(hanging.rows_y)
+    assert shell.vertices_m.shape == (2 * rows * COLUMNS, 3)
+    # Closed: every edge is shared by exactly two triangles, in opposite directions.
+    edges = Counter(tuple(e) for f in shell.faces for e in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])))
+    assert all(edges[(b, a)] == 1 for (a, b) in edges), "an open or doubly used edge"
+    # Facing out: the outer layer's triangles face away from the vertical axis, the inner's toward it.
+    corners = shell.vertices_m[shell.faces]
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    radial = corners.mean(axis=1) * [1.0, 0.0, 1.0]
+    outer = (shell.faces < rows * COLUMNS).all(axis=1)
+    inner = (shell.faces >= rows * COLUMNS).all(axis=1)
+    facing = np.einsum("nd,nd->n", normals, radial)
+    assert (facing[outer] > 0).mean() > 0.99 and (facing[inner] < 0).mean() > 0.99
+    # Clear of the head: no point of the shell within 3 mm of it.
+    distance, _ = cKDTree(vertices[body]).query(shell.vertices_m)
+    assert distance.min() > 0.003
+    # Hair falls: from the temples, it widens little from row to row, to the photo's half-widths.
+    outside = shell.vertices_m[:rows * COLUMNS].reshape(rows, COLUMNS, 3)
+    widest = np.abs(outside[:, :, 0]).max(axis=1)
+    assert np.diff(widest).max() <= MAX_FLARE * ROW_M + 1e-4
+    np.testing.assert_allclose([outside[-1, :, 0].min(), outside[-1, :, 0].max()], [-0.115, 0.12],
+                               atol=0.003)
+    u0, v0, side = SWATCH
+    assert (shell.uvs >= [u0, v0]).all() and (shell.uvs <= [u0 + side, v0 + side]).all()
+
+
+def test_a_side_without_long_hair_only_wraps_the_back(head):
+    model, vertices, body = head
+    hanging = _hanging(vertices, rows=30, left_m=0.13, right_m=None)
+    shell = hair_shell(vertices, body, hanging, SWATCH)
+    rows = len(hanging.rows_y)
+    outside = shell.vertices_m[:rows * COLUMNS].reshape(rows, COLUMNS, 3)
+    middle = outside[rows // 2]
+    with_hair, without = middle[np.argmax(middle[:, 0])], middle[np.argmin(middle[:, 0])]
+    assert with_hair[2] > hanging.z_centre_m, "the long side reaches in front of the ears"
+    assert without[2] < hanging.z_centre_m - 0.03, "the other side stays behind the ear"
+
+
+def test_the_swatch_is_inside_the_texels_painted_fully_with_hair():
+    blend = np.zeros((64, 64))
+    covered = np.zeros((64, 64), bool)
+    covered[:, :40] = True
+    blend[10:30, 5:45] = 1.0  # hair, running off the covered texels at column 40
+    u0, v0, side = hair_swatch(blend, covered)
+    cols = np.arange(int(round(u0 * 64)), int(round((u0 + side) * 64)))
+    rows = np.arange(int(round((1 - v0 - side) * 64)), int(round((1 - v0) * 64)))
+    assert len(cols) >= 10
+    assert blend[np.ix_(rows, cols)].min() == 1.0 and covered[np.ix_(rows, cols)].all()
+    assert hair_swatch(np.zeros((64, 64)), covered) is None
+
+
+def test_an_avatar_with_its_shell_round_trips_and_no_expression_moves_the_shell(tmp_path, avatar_builder):
+    avatar = avatar_builder()
+    vertices = avatar.vertices_m.astype(np.float64)
+    body = np.ones(len(vertices), bool)
+    hanging = HangingHair(np.linspace(0.0, -0.08, 14), np.full((14, 2), 0.11), z_centre_m=0.0)
+    with_shell = attach_shell(avatar, hair_shell(vertices, body, hanging, SWATCH))
+    write_avatar(with_shell, tmp_path / "a")
+    back = read_avatar(tmp_path / "a")
+    added = back.vertex_count - avatar.vertex_count
+    assert added == 2 * 14 * COLUMNS
+    assert back.region_names[-1] == HAIR_REGION
+    assert (back.vertex_regions[avatar.vertex_count:] == len(back.region_names) - 1).all()
+    assert not back.blendshape_deltas_m[:, avatar.vertex_count:].any()
+    np.testing.assert_array_equal(back.faces[:len(avatar.faces)], avatar.faces)
