@@ -307,7 +307,7 @@ def test_a_long_hair_shell_imports_with_the_hair_material_and_grows_no_strands(h
     body = head_avatar.vertex_regions == head_avatar.region_names.index("face")
     rows = np.linspace(np.percentile(vertices[:, 1], 60), np.percentile(vertices[:, 1], 10), 20)
     hanging = HangingHair(rows, np.full((20, 2), 0.12), z_centre_m=0.0)
-    shell = hair_shell(vertices, body, hanging, (0.9, 0.9, 0.05))
+    shell = hair_shell(vertices, body, hanging, (0.9, 0.9, 0.05, 0.05))
     avatar = attach_shell(dataclasses.replace(head_avatar, hair_weights=None), shell)
     folder = write_avatar(avatar, tmp_path / "a")
     r = run_python(f"""

@@ -162,14 +162,9 @@ def test_a_side_of_the_head_gets_hair_where_the_photo_shows_hair_beside_the_face
     np.testing.assert_array_equal(_hair_beside(hair_px, points, centre_x, face_width), [1, 0, 0])
 
 
-@pytest.mark.slow
-def test_short_hair_hangs_nowhere_and_long_hair_hangs_where_the_photo_shows_it(fitted):
-    """The sample's short hair gives no hanging hair. Strands of her hair's colour painted
-    beside her face and neck, from the eyes to below the chin, hang on both sides, as wide as
-    the paint."""
-    model, detection, fit = fitted
-    short = hair_for_fit(fit)
-    assert short.hanging is None
+def _with_long_hair(detection: Detection, colour: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The photo with strands of ``colour`` (sRGB 0..1) painted beside the face and neck, from
+    the eyes to below the chin; and the painted strands' outer edges (pixel columns)."""
     image = detection.image.copy()
     points = detection.landmarks_px[:, :2]
     face_width = points[454, 0] - points[234, 0]
@@ -179,17 +174,59 @@ def test_short_hair_hangs_nowhere_and_long_hair_hangs_where_the_photo_shows_it(f
     for edge, outward in ((points[234, 0], -1), (points[454, 0], 1)):
         near, far = sorted((int(edge - outward * 0.05 * face_width), int(edge + outward * 0.3 * face_width)))
         streaks = 1.0 + 0.25 * rng.standard_normal((1, far - near, 1))
-        image[top:bottom, near:far] = np.clip(short.colour * 255 * streaks, 0, 255).astype(np.uint8)
+        image[top:bottom, near:far] = np.clip(colour * 255 * streaks, 0, 255).astype(np.uint8)
         outer_edges.append(far if outward > 0 else near)
+    return image, outer_edges
+
+
+@pytest.mark.slow
+def test_short_hair_hangs_nowhere_and_long_hair_hangs_where_the_photo_shows_it(fitted):
+    """The sample's short hair gives no hanging hair. Strands of her hair's colour painted
+    beside her face and neck, from the eyes to below the chin, hang on both sides, as wide as
+    the paint."""
+    model, detection, fit = fitted
+    short = hair_for_fit(fit)
+    assert short.hanging is None
+    image, outer_edges = _with_long_hair(detection, short.colour)
     hanging = hair_of_repainted_photo(fit, image).hanging
     assert hanging is not None
     assert not np.isnan(hanging.half_width_m).all(axis=0).any(), "hair on both sides"
-    camera = fit.photos[0].camera
     chin_row = hanging.rows_y[np.argmin(np.abs(hanging.rows_y - model.landmarks(
         fit.neutral_vertices)[0][152, 1]))]
     assert hanging.rows_y[-1] <= chin_row, "the hair hangs below the chin"
     middle = len(hanging.rows_y) // 2
     sides = np.array([[-hanging.half_width_m[middle, 0], hanging.rows_y[middle], hanging.z_centre_m],
                       [hanging.half_width_m[middle, 1], hanging.rows_y[middle], hanging.z_centre_m]])
-    pixels, _ = camera.project(sides)
+    pixels, _ = fit.photos[0].camera.project(sides)
+    face_width = detection.landmarks_px[454, 0] - detection.landmarks_px[234, 0]
     np.testing.assert_allclose(sorted(pixels[:, 0]), sorted(outer_edges), atol=0.06 * face_width)
+
+
+@pytest.mark.slow
+def test_an_avatar_built_from_a_photo_with_long_hair_wears_it_textured_from_the_photo(
+        fitted, tmp_path):
+    from PIL import Image
+
+    from revive_core.avatar.build import build_avatar
+    from revive_core.avatar.consent import parse_consent
+    from revive_core.avatar.long_hair import HAIR_REGION, hair_tile, make_room_for_hair
+    from revive_core.formats import read_avatar
+
+    model, detection, fit = fitted
+    colour = np.array([0.62, 0.27, 0.12])  # auburn: unlike anything else in the photo
+    image, _ = _with_long_hair(detection, colour)
+    on_top = around_the_face(detection)
+    on_top[int(detection.landmarks_px[10, 1]):] = False
+    image[on_top] = np.round(colour * 255).astype(np.uint8)  # and over the forehead
+    Image.fromarray(image).save(tmp_path / "long.png")
+    build_avatar([tmp_path / "long.png"], tmp_path / "avatar", consent=parse_consent(
+        "Test Runner, self, 2026-01-01"), texture_method="delit", texture_size=512)
+    avatar = read_avatar(tmp_path / "avatar")
+    hair = avatar.vertex_regions == avatar.region_names.index(HAIR_REGION)
+    assert hair.sum() > 500 and avatar.vertex_count == len(model.vertices_m) + hair.sum()
+    u0, v0, width, height = hair_tile(make_room_for_hair(model))
+    with Image.open(tmp_path / "avatar" / "albedo.png") as png:
+        albedo = np.asarray(png.convert("RGB")) / 255.0
+    tile = albedo[int((1 - v0 - height) * 512) + 1:int((1 - v0) * 512) - 1,
+                  int(u0 * 512) + 1:int((u0 + width) * 512) - 1]
+    np.testing.assert_allclose(np.median(tile.reshape(-1, 3), axis=0), colour, atol=0.08)

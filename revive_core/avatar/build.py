@@ -22,14 +22,15 @@ from revive_core.formats import Avatar, write_avatar
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.gltf import avatar_glb
 from revive_core.avatar.hair import (BROWS, Hair, estimate_hair, grow_hair, hair_blend, hair_candidates,
-                                     paint_hair)
-from revive_core.avatar.long_hair import HeadRows, attach_shell, hair_shell, hair_swatch
+                                     hair_texture, paint_hair)
+from revive_core.avatar.long_hair import (HeadRows, ShellMesh, ShellView, attach_shell, hair_shell,
+                                          hair_swatch, hair_tile, make_room_for_hair, paint_shell)
 from revive_core.avatar.model import MorphableModel
 from revive_core.avatar.model.registry import find_model
 from revive_core.avatar.segment import person_mask
 from revive_core.avatar.texture import CompletionSettings, PhotoView, TextureResult, bake_texture
 from revive_core.avatar.texture.project import INNER_LIPS
-from revive_core.avatar.texture.uv import uv_layout
+from revive_core.avatar.texture.uv import UVLayout, uv_layout
 
 __all__ = ["build_avatar", "avatar_from_fit", "hair_for_fit", "expression_range"]
 
@@ -66,7 +67,7 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     expression (``{ARKit name: weight}``) into a record kept beside it in the provenance (the
     emotion it shows; the emotion layer sits above this one, so the caller passes it in).
     """
-    model = find_model(model) if isinstance(model, str) else model
+    model = make_room_for_hair(find_model(model) if isinstance(model, str) else model)
     inputs = [Path(p) for p in photos]
     videos = [p for p in inputs if is_video(p)]
     photo_paths = [p for p in inputs if p not in videos]
@@ -95,26 +96,50 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     hair = hair_for_fit(fit)
     layout = uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
                        vertices_m=fit.neutral_vertices)
-    texture = dataclasses.replace(texture, albedo=paint_hair(
-        texture.albedo, texture.confidence, layout, model.faces, hair, seed=texture_seed))
+    albedo = paint_hair(texture.albedo, texture.confidence, layout, model.faces, hair,
+                        seed=texture_seed)
+    with_volume = grow_hair(fit.neutral_vertices, model.faces, hair)
+    shell = None
+    if hair.hanging is not None:
+        shell, albedo = _hanging_hair(fit, hair, with_volume, albedo, texture.confidence, layout,
+                                      seed=texture_seed)
+    texture = dataclasses.replace(texture, albedo=albedo)
     video_files, video_records = _video_sources(clips, voices)
     samples = [record["voice_sample"] for record in video_records if "voice_sample" in record]
     if samples:
         consent = {**consent, "voice_sample": f"{', '.join(samples)}: the voice in the videos "
                                               "given, under this same consent"}
-    with_volume = grow_hair(fit.neutral_vertices, model.faces, hair)
     avatar = avatar_from_fit(fit, texture, consent=consent, name=name or Path(out).name,
                              sources=inputs, vertices_m=with_volume, hair=hair,
                              read_expression=read_expression)
-    swatch = hair_swatch(hair_blend(texture.confidence, layout, model.faces, hair), layout.covered)
-    if hair.hanging is not None and swatch is not None:
-        avatar = attach_shell(avatar, hair_shell(with_volume, _body(model), hair.hanging, swatch))
+    if shell is not None:
+        avatar = attach_shell(avatar, shell)
     if video_records:
         avatar.provenance["videos"] = video_records
     step("Writing the avatar")
     write_avatar(avatar, out, extra_files={"avatar.glb": avatar_glb(avatar), **texture.files(),
                                            **video_files})
     return avatar
+
+
+def _hanging_hair(fit: FitResult, hair: Hair, rest_vertices_m: np.ndarray, albedo: np.ndarray,
+                  confidence: np.ndarray, layout: UVLayout, *,
+                  seed: int) -> tuple[ShellMesh | None, np.ndarray]:
+    """The long hair's shell around the rest head, and ``albedo`` with the shell's tile painted
+    from the photo; without a tile in the model's texture the shell shows a square of the
+    head's painted hair (or, with none, there is no shell)."""
+    model: MorphableModel = fit.model
+    tile = hair_tile(model)
+    if tile is None:
+        swatch = hair_swatch(hair_blend(confidence, layout, model.faces, hair), layout.covered)
+        if swatch is None:
+            return None, albedo
+        return hair_shell(rest_vertices_m, _body(model), hair.hanging, swatch), albedo
+    shell = hair_shell(rest_vertices_m, _body(model), hair.hanging, tile)
+    photo = max(fit.photos, key=lambda p: p.weight)
+    view = ShellView(photo.detection.image, photo.camera, photo.vertices(model, fit.identity),
+                     model.faces, hair.hanging.mask)
+    return shell, paint_shell(albedo, tile, shell, hair_texture(layout.size, hair.colour, seed), view)
 
 
 def expression_range(fit: FitResult) -> dict[str, float] | None:

@@ -21,6 +21,7 @@ Functions
 estimate_hair  photo + fitted head -> Hair (colour, vertex weights, thickness, hanging hair)
 grow_hair      rest vertices + Hair -> vertices with the hair volume
 hair_blend     Hair -> how much hair each texel is painted with
+hair_texture   the hair's colour with a strand-like grain, as a texture
 paint_hair     albedo texture + Hair -> albedo with hair where no photo saw the scalp
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ from revive_core.geometry.camera import Camera
 from revive_core.geometry.mesh import vertex_normals
 
 __all__ = ["BROWS", "Hair", "estimate_hair", "grow_hair", "hair_blend", "hair_candidates",
-           "paint_hair"]
+           "hair_texture", "paint_hair"]
 
 # mediapipe landmark indices (FaceMesh topology)
 FOREHEAD_TOP, CHIN = 10, 152
@@ -257,7 +258,7 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
     in by the hair weight.
     """
     blend = hair_blend(confidence, layout, faces, hair)
-    texture = _hair_texture(layout.size, hair.colour, seed)
+    texture = hair_texture(layout.size, hair.colour, seed)
     out = albedo.astype(np.float32) / 255.0
     out = out * (1.0 - blend[..., None]) + texture * blend[..., None]
     return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
@@ -385,7 +386,7 @@ def _thickness(person: np.ndarray, pixels: np.ndarray, depth: np.ndarray, hair_v
     return float(np.clip(thickness, 0.0, MAX_THICKNESS_M))
 
 
-def _hair_texture(size: int, colour: np.ndarray, seed: int) -> np.ndarray:
+def hair_texture(size: int, colour: np.ndarray, seed: int) -> np.ndarray:
     """(S, S, 3) hair colour with a fine streaky grain and soft darker clumps."""
     rng = np.random.default_rng(seed)
     fine = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0),

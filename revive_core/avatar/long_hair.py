@@ -16,15 +16,23 @@ ellipse about the vertical axis through the ears, from one side's front edge aro
 the head to the other's. Its half-width is the photo's, never closer to the head than
 ``MIN_CLEARANCE_M``; its depth behind the ears is the back of the skull's (hair falls straight
 down from it, it does not follow the nape in). A side that shows no hair there only wraps the
-back (its front edge retreats behind the ear). The shell's UVs map to a square of the avatar's
-texture that is painted hair everywhere (``hair_swatch``); its columns run down the hair, so the
-hair texture's streaks hang along it.
+back (its front edge retreats behind the ear).
+
+The shell's UVs fill a tile of the avatar's texture, its rows running down the tile, so the
+hair texture's streaks hang along it. ``make_room_for_hair`` makes the tile: it squeezes the
+teeth's UV block (whose texture is flat ivory) into its lower half, and the upper half becomes
+the hair's. ``paint_shell`` paints the tile: the photo's own hair where the photo sees that part
+of the shell, the hair's colour with a strand-like grain elsewhere. A model without a teeth block
+of its own has no tile: the shell then shows a square of the head's painted hair
+(``hair_swatch``).
 
 Functions
 ---------
 measure_hanging_hair  photo + fitted head -> HangingHair (half-width per row and side), or None
+make_room_for_hair    face model -> the model with a texture tile for the shell (``hair_tile``)
 hair_swatch           hair blend of the texture -> a UV square painted hair everywhere
-hair_shell            rest head + HangingHair + swatch -> the shell's mesh (ShellMesh)
+hair_shell            rest head + HangingHair + UV rectangle -> the shell's mesh (ShellMesh)
+paint_shell           albedo + shell + photo -> the albedo with the shell's tile painted
 attach_shell          Avatar + ShellMesh -> the Avatar with the shell as its "hair" region
 """
 from __future__ import annotations
@@ -36,11 +44,14 @@ import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt, uniform_filter1d
 
+from revive_core.avatar.model.morphable import MorphableModel
 from revive_core.formats import Avatar
 from revive_core.geometry.camera import Camera
+from revive_core.geometry.raster import rasterize
 
-__all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "attach_shell", "hair_shell", "hair_swatch",
-           "measure_hanging_hair"]
+__all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "ShellView", "attach_shell",
+           "hair_shell", "hair_swatch", "hair_tile", "make_room_for_hair", "measure_hanging_hair",
+           "paint_shell"]
 
 HAIR_REGION = "hair"
 ROW_M = 0.006  # height of one row of the measure and of the shell
@@ -58,11 +69,18 @@ SHELL_THICKNESS_M = 0.006
 MIN_CLEARANCE_M = 0.012  # the shell's outside from the head: its inside stays 6 mm clear
 FRONT_DEG = 100.0  # a side's front edge with hair there: a little in front of the ears
 BACK_DEG = 55.0  # ... without: behind the ear
-MAX_FLARE = 0.2  # the most a row's half-width grows per height (hair lying out on the
+MAX_FLARE = 0.4  # the most the hair stands out farther from the head per height (hair lying out on the
 # shoulders, or a collar read as hair, would make it flare)
+RISE_ROWS = 2  # the top row lies BURIED_M inside the head; the shell is out of it this many rows on
+BURIED_M = 0.004  # (at least: from the crown, it rises out by the eyes)
+CURL_ROWS = 3  # over its last rows the hair curls in to MIN_CLEARANCE_M from the neck
 SMOOTH_ROWS = 5  # the half-widths, depths and edges are averaged over this many rows
 COLUMNS = 33  # vertices across each row of the shell
 MIN_SWATCH_TEXELS = 6
+TILE_KEY = "hair_tile"  # in a model's info: the shell's UV rectangle (u0, v0, width, height)
+TILE_PADDING = 0.004  # UV: about 4 texels at 1024, so filtering never mixes teeth into hair
+DEPTH_TOLERANCE_M = 0.004  # a shell point this near the nearest surface is seen by the photo
+FEATHER_TEXELS = 1.5  # the photo's hair fades into the painted hair over about this
 
 
 @dataclass
@@ -108,6 +126,7 @@ class HangingHair:
     rows_y: np.ndarray
     half_width_m: np.ndarray
     z_centre_m: float
+    mask: np.ndarray | None = None  # (H, W) bool: the photo's pixels of the hair's colours
 
     @property
     def length_m(self) -> float:
@@ -198,7 +217,7 @@ def measure_hanging_hair(lab: np.ndarray, not_skin: np.ndarray, forehead_hair: n
     if not seen.any():
         return None
     last = int(np.flatnonzero(seen)[-1]) + 1
-    return HangingHair(rows[:last], widths[:last], float(head.z_centre))
+    return HangingHair(rows[:last], widths[:last], float(head.z_centre), mask=like_hair)
 
 
 def _outline_half_width(outline: np.ndarray, side: float, y: float) -> float:
@@ -258,8 +277,44 @@ def _last_before_gap(flags: np.ndarray, gap: int) -> int:
     return last
 
 
-def hair_swatch(blend: np.ndarray, covered: np.ndarray) -> tuple[float, float, float] | None:
-    """The largest UV square the texture paints hair on everywhere, as (u0, v0, side), or None.
+def make_room_for_hair(model: MorphableModel) -> MorphableModel:
+    """``model`` with a tile of its texture free for the hair shell (``hair_tile``), or
+    ``model`` itself when its teeth do not have a UV block of their own to share.
+
+    The teeth's UV block is squeezed into its lower half (teeth are ivory: their texture has
+    no detail to lose) and the upper half, less ``TILE_PADDING``, becomes the tile.
+    """
+    if TILE_KEY in model.info:
+        return model
+    face_regions = model.vertex_regions[model.faces].max(axis=1)
+    teeth = np.isin(face_regions, [i for i, name in enumerate(model.region_names)
+                                   if "teeth" in name.lower() or "tooth" in name.lower()])
+    if not teeth.any():
+        return model
+    ids = np.unique(model.uv_faces[teeth])
+    if np.intersect1d(ids, model.uv_faces[~teeth]).size:
+        return model
+    low, high = model.uvs[ids].min(axis=0), model.uvs[ids].max(axis=0)
+    others = model.uvs[model.uv_faces[~teeth]]
+    if ((others.max(axis=1) > low) & (others.min(axis=1) < high)).all(axis=1).any():
+        return model
+    uvs = model.uvs.copy()
+    uvs[ids, 1] = low[1] + 0.5 * (uvs[ids, 1] - low[1])
+    middle = 0.5 * (low[1] + high[1])
+    tile = (low[0] + TILE_PADDING, middle + TILE_PADDING, high[0] - low[0] - 2 * TILE_PADDING,
+            high[1] - middle - 2 * TILE_PADDING)
+    return dataclasses.replace(model, uvs=uvs, info={**model.info, TILE_KEY: [float(x) for x in tile]})
+
+
+def hair_tile(model: MorphableModel) -> tuple[float, float, float, float] | None:
+    """The model's UV rectangle for the hair shell (``make_room_for_hair``), or None."""
+    tile = model.info.get(TILE_KEY)
+    return None if tile is None else tuple(tile)
+
+
+def hair_swatch(blend: np.ndarray, covered: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The largest UV square the texture paints hair on everywhere, as (u0, v0, side, side), or
+    None.
 
     ``blend`` (S, S) is how much hair each texel was painted with (``hair.hair_blend``) and
     ``covered`` (S, S) which texels lie on the mesh: the square lies inside the covered texels
@@ -272,16 +327,24 @@ def hair_swatch(blend: np.ndarray, covered: np.ndarray) -> tuple[float, float, f
     half = int(distance[row, col] / np.sqrt(2.0)) - 1
     if 2 * half < MIN_SWATCH_TEXELS:
         return None
-    return (col - half) / size, 1.0 - (row + half) / size, 2.0 * half / size
+    side = 2.0 * half / size
+    return (col - half) / size, 1.0 - (row + half) / size, side, side
 
 
 def hair_shell(vertices_m: np.ndarray, body: np.ndarray, hanging: HangingHair,
-               swatch: tuple[float, float, float]) -> ShellMesh:
-    """The hanging hair's shell around the rest head ``vertices_m`` (its ``body`` vertices)."""
-    rows = len(hanging.rows_y)
+               rect: tuple[float, float, float, float]) -> ShellMesh:
+    """The hanging hair's shell around the rest head ``vertices_m`` (its ``body`` vertices), its
+    UVs filling ``rect`` (u0, v0, width, height): around the head along u, down it along -v.
+
+    Above the photo's first row (the eyes) it goes on up to the crown, inside the scalp's hair
+    there and rising out of it toward the eyes, so the hanging hair grows out of the head's."""
+    above = int((vertices_m[body, 1].max() - ROW_M - hanging.rows_y[0]) // ROW_M)
+    rows_y = np.concatenate([hanging.rows_y[0] + ROW_M * np.arange(above, 0, -1), hanging.rows_y])
+    half_width = np.concatenate([np.full((above, 2), np.nan), hanging.half_width_m])
+    rows = len(rows_y)
     edges = np.zeros((rows, 2))
     back = np.zeros(rows)
-    for r, y in enumerate(hanging.rows_y):
+    for r, y in enumerate(rows_y):
         band = body & (np.abs(vertices_m[:, 1] - y) < ROW_M)
         if band.any():
             edges[r] = [np.max(-vertices_m[band, 0]), np.max(vertices_m[band, 0])]
@@ -289,16 +352,27 @@ def hair_shell(vertices_m: np.ndarray, body: np.ndarray, hanging: HangingHair,
         elif r:
             edges[r], back[r] = edges[r - 1], back[r - 1]
     clear = edges + MIN_CLEARANCE_M
-    has_hair = ~np.isnan(hanging.half_width_m)
-    width = np.where(has_hair, np.fmax(hanging.half_width_m, clear), clear)
-    width[0] = clear[0]  # the first row starts against the head, inside the scalp's hair
-    for r in range(1, rows):  # hair falls: it widens little from row to row
-        width[r] = np.minimum(width[r], width[r - 1] + MAX_FLARE * ROW_M)
-    width = np.maximum(_smooth_rows(width), clear)
+    has_hair = ~np.isnan(half_width)
+    has_hair[:above] = has_hair[above]
+    # Hair falls straight from the widest the head is above (it does not follow the neck in),
+    # and stands out from there only a little more row by row.
+    falls = clear.copy()
+    falls[above:] = np.maximum.accumulate(clear[above:], axis=0)
+    falls = np.where(has_hair, falls, clear)
+    excess = np.where(~np.isnan(half_width), np.fmax(half_width - falls, 0.0), 0.0)
+    for r in range(1, rows):
+        excess[r] = np.minimum(excess[r], excess[r - 1] + MAX_FLARE * ROW_M)
+    width = falls + _smooth_rows(excess)
     depth = np.maximum(_smooth_rows(np.maximum.accumulate(back)), back) + MIN_CLEARANCE_M
     front = np.radians(_smooth_rows(np.where(has_hair, FRONT_DEG, BACK_DEG)))
-    grow = _enclosing_growth(vertices_m, body, hanging, width, depth)
+    # The ends: the last rows curl in to the neck, the first ones rise out of the scalp's hair.
+    curl = np.clip((rows - 1 - np.arange(rows)) / CURL_ROWS, 0.0, 1.0)[:, None]
+    width = clear + curl * (width - clear)
+    grow = _enclosing_growth(vertices_m, body, rows_y, hanging.z_centre_m, width, depth)
     width, depth = width * grow[:, None], depth * grow
+    rise = np.clip(np.arange(rows) / max(above, RISE_ROWS), 0.0, 1.0)[:, None]
+    width = edges - BURIED_M + rise * (width - edges + BURIED_M)
+    depth = back - BURIED_M + rise[:, 0] * (depth - back + BURIED_M)
 
     t = np.linspace(0.0, 1.0, COLUMNS)
     theta = -front[:, :1] + t[None, :] * (front[:, :1] + front[:, 1:])  # (R, C), 0 at the back
@@ -307,26 +381,26 @@ def hair_shell(vertices_m: np.ndarray, body: np.ndarray, hanging: HangingHair,
     for inset in (0.0, SHELL_THICKNESS_M):
         x = (half - inset) * np.sin(theta)
         z = hanging.z_centre_m - (depth[:, None] - inset) * np.cos(theta)
-        y = np.broadcast_to(hanging.rows_y[:, None], x.shape)
+        y = np.broadcast_to(rows_y[:, None], x.shape)
         layers.append(np.stack([x, y, z], axis=-1).reshape(-1, 3))
     vertices = np.concatenate(layers)
-    u0, v0, side = swatch
-    uv = np.stack([u0 + side * np.broadcast_to(t[None, :], (rows, COLUMNS)),
-                   v0 + side * np.broadcast_to(1.0 - np.arange(rows)[:, None] / max(rows - 1, 1),
-                                               (rows, COLUMNS))], axis=-1).reshape(-1, 2)
+    u0, v0, width_uv, height_uv = rect
+    uv = np.stack([u0 + width_uv * np.broadcast_to(t[None, :], (rows, COLUMNS)),
+                   v0 + height_uv * np.broadcast_to(1.0 - np.arange(rows)[:, None] / max(rows - 1, 1),
+                                                    (rows, COLUMNS))], axis=-1).reshape(-1, 2)
     return ShellMesh(vertices, _slab_faces(vertices, rows, hanging.z_centre_m), np.tile(uv, (2, 1)))
 
 
-def _enclosing_growth(vertices_m: np.ndarray, body: np.ndarray, hanging: HangingHair,
+def _enclosing_growth(vertices_m: np.ndarray, body: np.ndarray, rows_y: np.ndarray, z_centre: float,
                       width: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """(R,) how much each row's ellipse must grow for its inside to clear the head behind the
     ears by ``MIN_CLEARANCE_M - SHELL_THICKNESS_M`` (a head's section is squarer than an ellipse)."""
     inset = SHELL_THICKNESS_M + 0.5 * (MIN_CLEARANCE_M - SHELL_THICKNESS_M)
-    grow = np.ones(len(hanging.rows_y))
-    for r, y in enumerate(hanging.rows_y):
-        band = body & (np.abs(vertices_m[:, 1] - y) < ROW_M) & (vertices_m[:, 2] < hanging.z_centre_m)
+    grow = np.ones(len(rows_y))
+    for r, y in enumerate(rows_y):
+        band = body & (np.abs(vertices_m[:, 1] - y) < ROW_M) & (vertices_m[:, 2] < z_centre)
         if band.any():
-            x, z = vertices_m[band, 0], vertices_m[band, 2] - hanging.z_centre_m
+            x, z = vertices_m[band, 0], vertices_m[band, 2] - z_centre
             half = np.where(x < 0.0, width[r, 0], width[r, 1]) - inset
             grow[r] = max(1.0, float(np.sqrt((x / half) ** 2 + (z / (depth[r] - inset)) ** 2).max()))
     return grow
@@ -364,6 +438,81 @@ def _slab_faces(vertices: np.ndarray, rows: int, z_centre: float) -> np.ndarray:
     flip = np.einsum("nd,nd->n", np.cross(b - a, d - a), outward) < 0.0
     quads[flip] = quads[flip][:, ::-1]
     return np.stack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]], axis=1).reshape(-1, 3).astype(np.int32)
+
+
+@dataclass
+class ShellView:
+    """The photo the shell's tile is painted from, and the head it sees."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    camera: Camera
+    head_vertices_m: np.ndarray  # (V, 3): the head as fitted to the photo
+    head_faces: np.ndarray  # (F, 3)
+    hair_mask: np.ndarray  # (H, W) bool: the photo's hair pixels (``HangingHair.mask``)
+
+
+def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], shell: ShellMesh,
+                painted_hair: np.ndarray, view: ShellView) -> np.ndarray:
+    """``albedo`` (S, S, 3) uint8 with the shell's tile ``rect`` painted: the photo's hair where
+    the photo sees that point of the shell (either layer) and shows hair there, feathered into
+    ``painted_hair`` (S, S, 3) sRGB 0..1, the hair's colour with its grain, elsewhere."""
+    size = albedo.shape[0]
+    u0, v0, width_uv, height_uv = rect
+    cols = np.arange(int(np.ceil(u0 * size)), int(np.floor((u0 + width_uv) * size)))
+    rows = np.arange(int(np.ceil((1.0 - v0 - height_uv) * size)), int(np.floor((1.0 - v0) * size)))
+    if not len(cols) or not len(rows):
+        return albedo
+    grid_rows = len(shell.vertices_m) // (2 * COLUMNS)
+    across = np.clip(((cols + 0.5) / size - u0) / width_uv, 0.0, 1.0) * (COLUMNS - 1)
+    down = np.clip(((rows + 0.5) / size - (1.0 - v0 - height_uv)) / height_uv, 0.0, 1.0) * (grid_rows - 1)
+    down, across = (g.ravel() for g in np.meshgrid(down, across, indexing="ij"))
+    layers = shell.vertices_m.reshape(2, grid_rows, COLUMNS, 3)
+    camera = view.camera
+    everything = np.concatenate([view.head_vertices_m, shell.vertices_m])
+    faces = np.concatenate([view.head_faces, shell.faces + len(view.head_vertices_m)])
+    vertex_px, vertex_depth = camera.project(everything)
+    _, _, zbuffer = rasterize(vertex_px, faces, (camera.width, camera.height), depth=vertex_depth)
+    colour = np.zeros((len(down), 3))
+    seen = np.zeros(len(down), bool)
+    for layer in layers:
+        pixels, depth = camera.project(_grid_points(layer, down, across))
+        col, row = np.round(pixels[:, 0]).astype(int), np.round(pixels[:, 1]).astype(int)
+        inside = (col >= 0) & (col < camera.width) & (row >= 0) & (row < camera.height) & (depth > 0)
+        visible = np.zeros(len(down), bool)
+        visible[inside] = ((depth[inside] <= zbuffer[row[inside], col[inside]] + DEPTH_TOLERANCE_M)
+                           & view.hair_mask[row[inside], col[inside]])
+        new = visible & ~seen
+        colour[new] = view.image[row[new], col[new]] / 255.0
+        seen |= visible
+    shape = (len(rows), len(cols))
+    seen, colour = seen.reshape(shape), colour.reshape(*shape, 3)
+    # Texels the depth test missed between seen ones (a rounding at a triangle's edge) take
+    # their nearest seen neighbour's colour.
+    closed = cv2.morphologyEx(seen.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
+    if seen.any():
+        nearest = distance_transform_edt(~seen, return_distances=False, return_indices=True)
+        colour = colour[nearest[0], nearest[1]]
+    weight = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), FEATHER_TEXELS)
+    weight = np.minimum(weight, closed)[..., None]
+    base = painted_hair[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    tile = np.clip(np.round((base * (1.0 - weight) + colour * weight) * 255.0), 0, 255).astype(np.uint8)
+    # Its edge repeated into the padding: filtering at the tile's border must not fetch the
+    # texels beyond it (a pale line along the hair's outline).
+    margin = min(max(int(TILE_PADDING * size) - 1, 0), rows[0], cols[0], size - 1 - rows[-1],
+                 size - 1 - cols[-1])
+    out = albedo.copy()
+    out[rows[0] - margin:rows[-1] + 1 + margin, cols[0] - margin:cols[-1] + 1 + margin] = np.pad(
+        tile, ((margin, margin), (margin, margin), (0, 0)), mode="edge")
+    return out
+
+
+def _grid_points(layer: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """(N, 3) points of a (R, C, 3) grid at fractional (row, column) positions, bilinearly."""
+    r0 = np.clip(np.floor(down).astype(int), 0, layer.shape[0] - 2)
+    c0 = np.clip(np.floor(across).astype(int), 0, layer.shape[1] - 2)
+    fr, fc = (down - r0)[:, None], (across - c0)[:, None]
+    return ((1 - fr) * ((1 - fc) * layer[r0, c0] + fc * layer[r0, c0 + 1])
+            + fr * ((1 - fc) * layer[r0 + 1, c0] + fc * layer[r0 + 1, c0 + 1]))
 
 
 def attach_shell(avatar: Avatar, shell: ShellMesh) -> Avatar:
