@@ -126,7 +126,7 @@ def test_room_for_hair_squeezes_the_teeth_into_half_their_block_and_leaves_the_t
     assert make_room_for_hair(roomy) is roomy
 
 
-def test_the_tile_takes_the_photos_hair_where_the_photo_sees_the_shell_and_paint_elsewhere(
+def test_the_tile_takes_the_photos_hair_where_the_photo_sees_the_shell_and_its_colour_elsewhere(
         avatar_builder):
     from revive_core.avatar.long_hair import ShellView, paint_shell
     from revive_core.geometry.camera import Camera
@@ -138,14 +138,20 @@ def test_the_tile_takes_the_photos_hair_where_the_photo_sees_the_shell_and_paint
     shell = hair_shell(vertices, np.ones(len(vertices), bool), hanging, rect)
     camera = Camera.for_photo(400, 400).posed((0.0, 0.0, 0.0), (0.0, 0.0, -0.7))  # from the front
     photo = np.zeros((400, 400, 3), np.uint8)
-    photo[..., 0] = 200  # red "hair" everywhere the photo looks
-    view = ShellView(photo, camera, vertices, head.faces, np.ones((400, 400), bool))
-    painted = np.full((256, 256, 3), 0.4)
-    albedo = paint_shell(np.zeros((256, 256, 3), np.uint8), rect, shell, painted, view)
-    tile = albedo[128:192, 128:256].astype(int)  # rows of v 0.5..0.25, columns of u 0.5..1
-    below_eyes = tile[-int(64 * len(hanging.rows_y) * 2 * COLUMNS / len(shell.vertices_m)):]
-    ends = np.concatenate([below_eyes[:, 2:6], below_eyes[:, -6:-2]], axis=1)  # the front edges: seen
-    back = tile[:, 56:72]  # behind the head, hidden
-    assert (ends[..., 0] > 150).mean() > 0.9 and (ends[..., 1] < 30).mean() > 0.9
-    np.testing.assert_array_equal(back, np.full_like(back, 102))
-    assert not albedo[:128].any() and not albedo[:, :128].any(), "nothing outside the tile"
+    photo[..., 0] = 200  # red hair wherever the photo looks
+    grey = np.full(3, 0.4)
+
+    def tile(mask: np.ndarray) -> np.ndarray:
+        view = ShellView(photo, camera, vertices, head.faces, mask)
+        albedo = paint_shell(np.zeros((256, 256, 3), np.uint8), rect, shell, view, colour=grey)
+        assert not albedo[:128].any() and not albedo[:, :128].any(), "nothing outside the tile"
+        return albedo[128:192, 128:256].astype(float)  # v 0.5..0.25, u 0.5..1
+
+    seen = tile(np.ones((400, 400), bool))
+    below_eyes = seen[-int(64 * len(hanging.rows_y) * 2 * COLUMNS / len(shell.vertices_m)):]
+    ends = np.concatenate([below_eyes[:, 2:6], below_eyes[:, -6:-2]], axis=1)
+    assert (np.abs(ends - [200, 0, 0]).max(axis=-1) < 1).mean() > 0.9, "the front edges: the photo"
+    back = below_eyes[:, 56:72]  # behind the head: hidden, the photo's hair colour with its grain
+    assert back[..., 0].std() > 3 and abs(np.median(back[..., 0]) - 200) < 20 and back[..., 1].max() == 0
+    unseen = tile(np.zeros((400, 400), bool))  # no hair in the photo: the colour given, grained
+    assert abs(np.median(unseen) - 102) < 3 and unseen.std() > 3 and np.ptp(unseen, axis=-1).max() == 0

@@ -22,7 +22,7 @@ from revive_core.formats import Avatar, write_avatar
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.gltf import avatar_glb
 from revive_core.avatar.hair import (BROWS, Hair, estimate_hair, grow_hair, hair_blend, hair_candidates,
-                                     hair_texture, paint_hair)
+                                     paint_hair)
 from revive_core.avatar.long_hair import (HeadRows, ShellMesh, ShellView, attach_shell, hair_shell,
                                           hair_swatch, hair_tile, make_room_for_hair, paint_shell)
 from revive_core.avatar.model import MorphableModel
@@ -139,7 +139,7 @@ def _hanging_hair(fit: FitResult, hair: Hair, rest_vertices_m: np.ndarray, albed
     photo = max(fit.photos, key=lambda p: p.weight)
     view = ShellView(photo.detection.image, photo.camera, photo.vertices(model, fit.identity),
                      model.faces, hair.hanging.mask)
-    return shell, paint_shell(albedo, tile, shell, hair_texture(layout.size, hair.colour, seed), view)
+    return shell, paint_shell(albedo, tile, shell, view, colour=hair.colour, seed=seed)
 
 
 def expression_range(fit: FitResult) -> dict[str, float] | None:

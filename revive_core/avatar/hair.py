@@ -21,7 +21,6 @@ Functions
 estimate_hair  photo + fitted head -> Hair (colour, vertex weights, thickness, hanging hair)
 grow_hair      rest vertices + Hair -> vertices with the hair volume
 hair_blend     Hair -> how much hair each texel is painted with
-hair_texture   the hair's colour with a strand-like grain, as a texture
 paint_hair     albedo texture + Hair -> albedo with hair where no photo saw the scalp
 """
 from __future__ import annotations
@@ -32,13 +31,14 @@ import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from revive_core.avatar.long_hair import HangingHair, HeadRows, measure_hanging_hair
+from revive_core.avatar.long_hair import (HangingHair, HeadRows, hair_grain, lit_strands_colour,
+                                          measure_hanging_hair)
 from revive_core.avatar.texture.uv import UVLayout
 from revive_core.geometry.camera import Camera
 from revive_core.geometry.mesh import vertex_normals
 
 __all__ = ["BROWS", "Hair", "estimate_hair", "grow_hair", "hair_blend", "hair_candidates",
-           "hair_texture", "paint_hair"]
+           "paint_hair"]
 
 # mediapipe landmark indices (FaceMesh topology)
 FOREHEAD_TOP, CHIN = 10, 152
@@ -60,7 +60,6 @@ UNSEEN_THICKNESS_M = 0.012  # when the photo cuts off the top of the head
 SIDE_HAIR_REACH = 0.2  # beside a side point, the photo is searched this far out (face widths)
 SIDE_HAIR_SHARE = 0.3  # ... and shows hair there when this share of the pixels is hair
 MIN_HAIR_SAMPLES = 50  # pixels, for the hair's colour
-LIT_STRANDS = (40.0, 80.0)  # lightness percentiles of the hair pixels that give its colour
 DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
 HAIRLINE_SMOOTHING_STEPS = 4  # ... and a little, for a painted hairline free of triangle steps
@@ -178,6 +177,8 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
             not_skin = _hair_pixels(lab, person > 0.5, points, skin, zone=below_brows)
             hanging = measure_hanging_hair(lab, not_skin, hair_px & top_zone, camera, vertices_m,
                                            head_rows)
+            if hanging is not None:  # the photo's hair may be anywhere on the person but the face
+                hanging.mask = (person > 0.5) & ~_inside_face(points, (height, width))
     return Hair(colour=colour, coverage=coverage, vertex_weights=weights, volume_weights=volume,
                 thickness_m=thickness, hanging=hanging)
 
@@ -202,7 +203,7 @@ def _hair_beside(hair_px: np.ndarray, pixels: np.ndarray, centre_x: float,
 
 def _hair_colour(image: np.ndarray, lightness: np.ndarray, hair: np.ndarray,
                  top: np.ndarray) -> np.ndarray:
-    """sRGB 0..1: the median of the lit strands (``LIT_STRANDS``, by lightness) among the hair
+    """sRGB 0..1: the median of the lit strands (``lit_strands_colour``) among the hair
     pixels on top of the head, else among all of them, else a dark brown.
 
     Beside the face and the neck the hair mask can take in a background or collar of another
@@ -211,9 +212,7 @@ def _hair_colour(image: np.ndarray, lightness: np.ndarray, hair: np.ndarray,
     """
     for pixels in (hair & top, hair):
         if pixels.sum() >= MIN_HAIR_SAMPLES:
-            low, high = np.percentile(lightness[pixels], LIT_STRANDS)
-            lit = pixels & (lightness >= low) & (lightness <= high)
-            return np.median(image[lit], axis=0) / 255.0
+            return lit_strands_colour(image[pixels] / 255.0, lightness[pixels])
     return DEFAULT_HAIR
 
 
@@ -258,7 +257,7 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
     in by the hair weight.
     """
     blend = hair_blend(confidence, layout, faces, hair)
-    texture = hair_texture(layout.size, hair.colour, seed)
+    texture = np.clip(hair.colour[None, None, :] * hair_grain(layout.size, seed)[..., None], 0.0, 1.0)
     out = albedo.astype(np.float32) / 255.0
     out = out * (1.0 - blend[..., None]) + texture * blend[..., None]
     return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
@@ -292,10 +291,7 @@ def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
                    cols=(points[FACE_LEFT, 0] - 0.5 * face_width, points[FACE_RIGHT, 0] + 0.5 * face_width))
     if zone is not None:
         around, beside = np.zeros_like(zone), zone.copy()
-    oval = cv2.convexHull(points.astype(np.float32)).astype(np.int32)
-    inside_face = np.zeros((height, width), np.uint8)
-    cv2.fillConvexPoly(inside_face, oval, 1)
-    beside &= inside_face == 0
+    beside &= ~_inside_face(points, (height, width))
     distance = np.linalg.norm(lab - skin_lab, axis=2)
     # A bald scalp differs from the cheeks in lightness (highlights, less colour) but keeps the
     # skin's hue; hair of the skin's hue is darker than the skin, unless that darker part is as
@@ -311,6 +307,13 @@ def _hair_pixels(lab: np.ndarray, person: np.ndarray, points: np.ndarray,
     size = max(3, int(0.08 * face_width) | 1)
     closed = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
     return (closed > 0) & person & (around | beside)
+
+
+def _inside_face(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: inside the convex hull of the face's landmarks."""
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(inside, cv2.convexHull(points.astype(np.float32)).astype(np.int32), 1)
+    return inside > 0
 
 
 def _smooth_as_skin(lightness: np.ndarray, region: np.ndarray, points: np.ndarray,
@@ -384,13 +387,3 @@ def _thickness(person: np.ndarray, pixels: np.ndarray, depth: np.ndarray, hair_v
         return UNSEEN_THICKNESS_M
     thickness = (head_top_row - person_top_row) * head_depth / camera.focal_px
     return float(np.clip(thickness, 0.0, MAX_THICKNESS_M))
-
-
-def hair_texture(size: int, colour: np.ndarray, seed: int) -> np.ndarray:
-    """(S, S, 3) hair colour with a fine streaky grain and soft darker clumps."""
-    rng = np.random.default_rng(seed)
-    fine = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0),
-                            sigmaX=0.6, sigmaY=3.0)
-    clumps = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), 6.0)
-    shade = 1.0 + 0.9 * fine / (fine.std() + 1e-6) * 0.12 + clumps / (clumps.std() + 1e-6) * 0.08
-    return np.clip(colour[None, None, :] * shade[..., None], 0.0, 1.0)

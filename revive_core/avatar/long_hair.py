@@ -1,30 +1,29 @@
-"""Long hair: a hair shell hanging from the temples, shaped by the hair the photo shows beside
-the face and neck.
+"""Long hair: a hair shell from the crown down to the hair's ends, shaped by the hair the photo
+shows beside the face and neck, and textured from it.
 
 The scalp's hair volume (``hair.grow_hair``) cannot reach past the ears: hair that falls to the
 jaw or the shoulders would otherwise only be painted on the cheeks, the neck and the bust. Here,
 row by row down the head (every ``ROW_M``, starting at the eyes), each side of the photo is read
 outward from the face's outline (or the neck's, below the jaw): where it shows hair (pixels of
-the person not of the skin's colour and of the colours of the hair over the forehead), the hair's outer
-edge is that row's half-width on that side.
-A side whose hair reaches below the mouth has long hair (shorter side hair lies on the head
-and is painted there). The rows end at the shoulders: hair lying on them stays painted on the bust. Long hair seen
-on one side only is taken to fall on both.
+the person not of the skin's colour and of the colours of the hair over the forehead), the
+hair's outer edge is that row's half-width on that side. A side whose hair reaches below the
+mouth has long hair (shorter side hair lies on the head and is painted there); long hair seen on
+one side only is taken to fall on both. The rows end at the shoulders: hair lying on them stays
+painted on the bust.
 
 The shell is a slab ``SHELL_THICKNESS_M`` thick, open toward the face: each row is an arc of an
 ellipse about the vertical axis through the ears, from one side's front edge around the back of
-the head to the other's. Its half-width is the photo's, never closer to the head than
-``MIN_CLEARANCE_M``; its depth behind the ears is the back of the skull's (hair falls straight
-down from it, it does not follow the nape in). A side that shows no hair there only wraps the
-back (its front edge retreats behind the ear).
+the head to the other's. From the crown to the eyes it lies inside the scalp's hair and rises
+out of it; below, it falls straight from the head's widest point (it does not follow the neck
+in), stands out as far as the photo shows (``MAX_FLARE`` more per row at most), never closer to
+the head than ``MIN_CLEARANCE_M``, and curls in to the neck over its last ``CURL_ROWS`` rows.
 
 The shell's UVs fill a tile of the avatar's texture, its rows running down the tile, so the
-hair texture's streaks hang along it. ``make_room_for_hair`` makes the tile: it squeezes the
-teeth's UV block (whose texture is flat ivory) into its lower half, and the upper half becomes
-the hair's. ``paint_shell`` paints the tile: the photo's own hair where the photo sees that part
-of the shell, the hair's colour with a strand-like grain elsewhere. A model without a teeth block
-of its own has no tile: the shell then shows a square of the head's painted hair
-(``hair_swatch``).
+hair's grain streaks along it. ``make_room_for_hair`` makes the tile: it squeezes the teeth's UV
+block (their texture is flat ivory) into its lower half, and the upper half becomes the hair's.
+``paint_shell`` paints the tile: the photo where the photo sees that part of the shell, and the
+colour of the lit strands it sees there, with a grain, elsewhere. A model without a teeth block of
+its own has no tile: the shell then shows a square of the head's painted hair (``hair_swatch``).
 
 Functions
 ---------
@@ -33,6 +32,8 @@ make_room_for_hair    face model -> the model with a texture tile for the shell 
 hair_swatch           hair blend of the texture -> a UV square painted hair everywhere
 hair_shell            rest head + HangingHair + UV rectangle -> the shell's mesh (ShellMesh)
 paint_shell           albedo + shell + photo -> the albedo with the shell's tile painted
+hair_grain            the painted hair's strand-like grain
+lit_strands_colour    hair pixels -> the colour of their lit strands
 attach_shell          Avatar + ShellMesh -> the Avatar with the shell as its "hair" region
 """
 from __future__ import annotations
@@ -50,8 +51,8 @@ from revive_core.geometry.camera import Camera
 from revive_core.geometry.raster import rasterize
 
 __all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "ShellView", "attach_shell",
-           "hair_shell", "hair_swatch", "hair_tile", "make_room_for_hair", "measure_hanging_hair",
-           "paint_shell"]
+           "hair_grain", "hair_shell", "hair_swatch", "hair_tile", "lit_strands_colour",
+           "make_room_for_hair", "measure_hanging_hair", "paint_shell"]
 
 HAIR_REGION = "hair"
 ROW_M = 0.006  # height of one row of the measure and of the shell
@@ -69,14 +70,16 @@ SHELL_THICKNESS_M = 0.006
 MIN_CLEARANCE_M = 0.012  # the shell's outside from the head: its inside stays 6 mm clear
 FRONT_DEG = 100.0  # a side's front edge with hair there: a little in front of the ears
 BACK_DEG = 55.0  # ... without: behind the ear
-MAX_FLARE = 0.4  # the most the hair stands out farther from the head per height (hair lying out on the
-# shoulders, or a collar read as hair, would make it flare)
-RISE_ROWS = 2  # the top row lies BURIED_M inside the head; the shell is out of it this many rows on
-BURIED_M = 0.004  # (at least: from the crown, it rises out by the eyes)
+MAX_FLARE = 0.4  # the most the hair stands out farther per height (hair lying on the shoulders,
+# or a collar read as hair, would make it flare)
+RISE_ROWS = 2  # the top row lies BURIED_M inside the head; the shell is out of it by the eyes, or
+BURIED_M = 0.004  # this many rows on
 CURL_ROWS = 3  # over its last rows the hair curls in to MIN_CLEARANCE_M from the neck
 SMOOTH_ROWS = 5  # the half-widths, depths and edges are averaged over this many rows
 COLUMNS = 33  # vertices across each row of the shell
 MIN_SWATCH_TEXELS = 6
+LIT_STRANDS = (40.0, 80.0)  # lightness percentiles of the hair pixels that give its colour
+MIN_SEEN_TEXELS = 200  # the tile's colour is the photo's hair when it sees this many texels
 TILE_KEY = "hair_tile"  # in a model's info: the shell's UV rectangle (u0, v0, width, height)
 TILE_PADDING = 0.004  # UV: about 4 texels at 1024, so filtering never mixes teeth into hair
 DEPTH_TOLERANCE_M = 0.004  # a shell point this near the nearest surface is seen by the photo
@@ -126,7 +129,7 @@ class HangingHair:
     rows_y: np.ndarray
     half_width_m: np.ndarray
     z_centre_m: float
-    mask: np.ndarray | None = None  # (H, W) bool: the photo's pixels of the hair's colours
+    mask: np.ndarray | None = None  # (H, W) bool: where the photo's hair may be (not the face)
 
     @property
     def length_m(self) -> float:
@@ -448,14 +451,16 @@ class ShellView:
     camera: Camera
     head_vertices_m: np.ndarray  # (V, 3): the head as fitted to the photo
     head_faces: np.ndarray  # (F, 3)
-    hair_mask: np.ndarray  # (H, W) bool: the photo's hair pixels (``HangingHair.mask``)
+    hair_mask: np.ndarray  # (H, W) bool: where the hair may be (``HangingHair.mask``)
 
 
 def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], shell: ShellMesh,
-                painted_hair: np.ndarray, view: ShellView) -> np.ndarray:
-    """``albedo`` (S, S, 3) uint8 with the shell's tile ``rect`` painted: the photo's hair where
-    the photo sees that point of the shell (either layer) and shows hair there, feathered into
-    ``painted_hair`` (S, S, 3) sRGB 0..1, the hair's colour with its grain, elsewhere."""
+                view: ShellView, *, colour: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``albedo`` (S, S, 3) uint8 with the shell's tile ``rect`` painted: the photo where it sees
+    that point of the shell (either layer) within ``view.hair_mask``, feathered into a colour
+    with the hair's grain (``hair_grain``) elsewhere. The colour is that of the lit strands
+    the photo shows on the shell, or ``colour`` (sRGB 0..1) where it shows too few: a headband
+    or a dark parting over the forehead must not colour long fair hair."""
     size = albedo.shape[0]
     u0, v0, width_uv, height_uv = rect
     cols = np.arange(int(np.ceil(u0 * size)), int(np.floor((u0 + width_uv) * size)))
@@ -472,7 +477,7 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
     faces = np.concatenate([view.head_faces, shell.faces + len(view.head_vertices_m)])
     vertex_px, vertex_depth = camera.project(everything)
     _, _, zbuffer = rasterize(vertex_px, faces, (camera.width, camera.height), depth=vertex_depth)
-    colour = np.zeros((len(down), 3))
+    photo = np.zeros((len(down), 3))
     seen = np.zeros(len(down), bool)
     for layer in layers:
         pixels, depth = camera.project(_grid_points(layer, down, across))
@@ -482,20 +487,24 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
         visible[inside] = ((depth[inside] <= zbuffer[row[inside], col[inside]] + DEPTH_TOLERANCE_M)
                            & view.hair_mask[row[inside], col[inside]])
         new = visible & ~seen
-        colour[new] = view.image[row[new], col[new]] / 255.0
+        photo[new] = view.image[row[new], col[new]] / 255.0
         seen |= visible
     shape = (len(rows), len(cols))
-    seen, colour = seen.reshape(shape), colour.reshape(*shape, 3)
+    seen, colour_map = seen.reshape(shape), photo.reshape(*shape, 3)
     # Texels the depth test missed between seen ones (a rounding at a triangle's edge) take
     # their nearest seen neighbour's colour.
     closed = cv2.morphologyEx(seen.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
     if seen.any():
         nearest = distance_transform_edt(~seen, return_distances=False, return_indices=True)
-        colour = colour[nearest[0], nearest[1]]
+        colour_map = colour_map[nearest[0], nearest[1]]
     weight = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), FEATHER_TEXELS)
     weight = np.minimum(weight, closed)[..., None]
-    base = painted_hair[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    tile = np.clip(np.round((base * (1.0 - weight) + colour * weight) * 255.0), 0, 255).astype(np.uint8)
+    if seen.sum() >= MIN_SEEN_TEXELS:
+        strands = colour_map[seen].astype(np.float32)
+        lightness = cv2.cvtColor(strands[:, None, :], cv2.COLOR_RGB2LAB)[:, 0, 0]
+        colour = lit_strands_colour(strands, lightness)
+    base = colour[None, None, :] * hair_grain(size, seed)[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1, None]
+    tile = np.clip(np.round((base * (1.0 - weight) + colour_map * weight) * 255.0), 0, 255).astype(np.uint8)
     # Its edge repeated into the padding: filtering at the tile's border must not fetch the
     # texels beyond it (a pale line along the hair's outline).
     margin = min(max(int(TILE_PADDING * size) - 1, 0), rows[0], cols[0], size - 1 - rows[-1],
@@ -504,6 +513,25 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
     out[rows[0] - margin:rows[-1] + 1 + margin, cols[0] - margin:cols[-1] + 1 + margin] = np.pad(
         tile, ((margin, margin), (margin, margin), (0, 0)), mode="edge")
     return out
+
+
+def hair_grain(size: int, seed: int) -> np.ndarray:
+    """(S, S) about 1: a fine grain streaked along the texture's columns, with soft darker
+    clumps; the hair's colour times it is the painted hair."""
+    rng = np.random.default_rng(seed)
+    fine = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0),
+                            sigmaX=0.6, sigmaY=3.0)
+    clumps = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), 6.0)
+    return 1.0 + 0.9 * fine / (fine.std() + 1e-6) * 0.12 + clumps / (clumps.std() + 1e-6) * 0.08
+
+
+def lit_strands_colour(colours: np.ndarray, lightness: np.ndarray) -> np.ndarray:
+    """(3,) the median of the hair colours (N, 3) whose lightness lies between the
+    ``LIT_STRANDS`` percentiles: the lit strands, not the shadows between them (a median over
+    those made blond hair mousy), nor the sheen's highlights."""
+    low, high = np.percentile(lightness, LIT_STRANDS)
+    lit = (lightness >= low) & (lightness <= high)
+    return np.median(colours[lit], axis=0)
 
 
 def _grid_points(layer: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.ndarray:
