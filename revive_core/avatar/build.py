@@ -26,6 +26,7 @@ from revive_core.avatar.hair import (BROWS, Hair, estimate_hair, grow_hair, hair
 from revive_core.avatar.long_hair import (HeadRows, ShellMesh, ShellView, attach_shell, hair_shell,
                                           hair_swatch, hair_tile, make_room_for_hair, paint_shell)
 from revive_core.avatar.model import MorphableModel
+from revive_core.avatar.model.embedding import face_outline
 from revive_core.avatar.model.registry import find_model
 from revive_core.avatar.segment import person_mask
 from revive_core.avatar.texture import CompletionSettings, PhotoView, TextureResult, bake_texture
@@ -41,9 +42,6 @@ MIN_RANGE_VIEWS = 3  # fewer views say too little of how far the person's expres
 RANGE_VIEW_WEIGHT = 0.5  # views that counted less in the fit (someone else?) are left out
 # iBUG-68 points of the model's landmark embedding
 IBUG_EYE_CORNERS, IBUG_MOUTH_CORNERS, IBUG_JAW_AT_EARS = (36, 39, 42, 45), (48, 54), (0, 16)
-# mediapipe's face oval (FACEMESH_FACE_OVAL's points)
-FACE_OVAL = (10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162, 172, 176,
-             234, 251, 284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378, 379, 389, 397, 400, 454)
 
 
 def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | None = None,
@@ -195,7 +193,7 @@ def hair_for_fit(fit: FitResult) -> Hair:
                                             ibug, brow_y_m=float(brows[list(BROWS), 1].max()))
     posed = photo.vertices(model, fit.identity)
     landmarks, _ = model.landmarks(posed)
-    rows = HeadRows(body=_body(model), outline=landmarks[list(FACE_OVAL)],
+    rows = HeadRows(body=_body(model), outline=landmarks[face_outline()],
                     top_y=float(ibug[list(IBUG_EYE_CORNERS), 1].mean()),
                     reach_y=float(ibug[list(IBUG_MOUTH_CORNERS), 1].mean()),
                     z_centre=float(ibug[list(IBUG_JAW_AT_EARS), 2].mean()))

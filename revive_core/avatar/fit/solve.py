@@ -35,6 +35,7 @@ from revive_core.avatar.detect import Detection
 from revive_core.avatar.fit.photometric import ITERATIONS, LEVELS, ROUNDS, PhotometricTerm
 from revive_core.avatar.fit.pose import POSE_SIZE, photo_block, right_jacobian, skew_matrices
 from revive_core.avatar.model import MorphableModel
+from revive_core.avatar.model.embedding import face_outline
 from revive_core.errors import InputError
 from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.geometry.camera import Camera
@@ -88,8 +89,6 @@ class FitProblem:
     """The model's landmark rows and the per-landmark weights, shared by every photo."""
 
     def __init__(self, model: MorphableModel, expressions: list[str] | None = None) -> None:
-        from mediapipe.python.solutions.face_mesh_connections import FACEMESH_FACE_OVAL
-
         _, mask = model.landmarks(model.vertices_m)
         self.used = np.flatnonzero(mask)
         bary = model.landmark_bary[self.used].astype(np.float64)
@@ -103,7 +102,7 @@ class FitProblem:
         self.identity = np.einsum("lk,ilkd->ild", bary, model.identity_basis_m[:, corners])
         self.expressions = np.einsum("lk,elkd->eld", bary,
                                      model.expression_deltas_m[self.expression_index][:, corners])
-        outline = {i for edge in FACEMESH_FACE_OVAL for i in edge}
+        outline = set(face_outline().tolist())
         self.weights = np.array([OUTLINE_WEIGHT if i in outline else IRIS_WEIGHT if i >= 468
                                  else 1.0 for i in self.used])
         self.width_m = float(np.ptp(self.base[:, 0]))

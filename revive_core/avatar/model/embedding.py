@@ -28,7 +28,7 @@ from revive_core.avatar.model.views import Lighting, look_at_face, render_mesh
 from revive_core.geometry.offscreen import OffscreenRenderer
 from revive_core.geometry.polyline import polyline_distance
 
-__all__ = ["derive_mediapipe_embedding", "region_colours", "paint_lips_and_brows", "VIEWS"]
+__all__ = ["derive_mediapipe_embedding", "face_outline", "region_colours", "paint_lips_and_brows", "VIEWS"]
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def derive_mediapipe_embedding(model: MorphableModel, *, views=VIEWS
                           "in Revive's axes (+Y up, looking toward +Z).")
     stack = np.stack(lifted)  # (views, 478, 3), NaN where a landmark hit nothing
     points = np.nanmedian(stack, axis=0)
-    outline = _face_outline()
+    outline = face_outline()
     points[outline] = np.nanmedian(stack[np.array(frontal)][:, outline], axis=0)
     points = _symmetric(points)
     landmark_faces = np.full(len(points), -1, np.int32)
@@ -149,7 +149,8 @@ def _lift(landmarks_px: np.ndarray, depth: np.ndarray, camera) -> np.ndarray:
     return points
 
 
-def _face_outline() -> np.ndarray:
+def face_outline() -> np.ndarray:
+    """mediapipe's face oval: the indices of its landmarks on the face's outline, sorted."""
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_FACE_OVAL
 
     return np.array(sorted({i for edge in FACEMESH_FACE_OVAL for i in edge}))
