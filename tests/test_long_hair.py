@@ -79,6 +79,16 @@ def test_a_side_without_long_hair_only_wraps_the_back(head):
     assert without[2] < hanging.z_centre_m - 0.03, "the other side stays behind the ear"
 
 
+def test_rows_the_measure_missed_or_cut_short_do_not_ridge_the_shell(head):
+    model, vertices, body = head
+    even = _hanging(vertices, rows=24, left_m=0.13, right_m=0.125)
+    gappy = _hanging(vertices, rows=24, left_m=0.13, right_m=0.125)
+    gappy.half_width_m[[6, 9, 10], 0] = np.nan  # gaps between strands
+    gappy.half_width_m[15, 1] = 0.08  # one row cut short
+    np.testing.assert_allclose(hair_shell(vertices, body, gappy, SWATCH).vertices_m,
+                               hair_shell(vertices, body, even, SWATCH).vertices_m, atol=1e-9)
+
+
 def test_the_swatch_is_inside_the_texels_painted_fully_with_hair():
     blend = np.zeros((64, 64))
     covered = np.zeros((64, 64), bool)
@@ -126,7 +136,7 @@ def test_room_for_hair_squeezes_the_teeth_into_half_their_block_and_leaves_the_t
     assert make_room_for_hair(roomy) is roomy
 
 
-def test_the_tile_takes_the_photos_hair_where_the_photo_sees_the_shell_and_its_colour_elsewhere(
+def test_the_tile_takes_the_photos_hair_where_the_photo_faces_the_shell_and_its_colour_elsewhere(
         avatar_builder):
     from revive_core.avatar.long_hair import ShellView, paint_shell
     from revive_core.geometry.camera import Camera
@@ -136,7 +146,9 @@ def test_the_tile_takes_the_photos_hair_where_the_photo_sees_the_shell_and_its_c
     hanging = HangingHair(np.linspace(0.06, -0.08, 24), np.full((24, 2), 0.12), z_centre_m=0.0)
     rect = (0.5, 0.25, 0.5, 0.25)
     shell = hair_shell(vertices, np.ones(len(vertices), bool), hanging, rect)
-    camera = Camera.for_photo(400, 400).posed((0.0, 0.0, 0.0), (0.0, 0.0, -0.7))  # from the front
+    # From the head's left (+X): the shell's left side faces the camera, its back is edge-on,
+    # its right side hidden behind the head.
+    camera = Camera.for_photo(400, 400).posed((0.0, -np.pi / 2, 0.0), (0.0, 0.0, -0.7))
     photo = np.zeros((400, 400, 3), np.uint8)
     photo[..., 0] = 200  # red hair wherever the photo looks
     grey = np.full(3, 0.4)
@@ -149,9 +161,12 @@ def test_the_tile_takes_the_photos_hair_where_the_photo_sees_the_shell_and_its_c
 
     seen = tile(np.ones((400, 400), bool))
     below_eyes = seen[-int(64 * len(hanging.rows_y) * 2 * COLUMNS / len(shell.vertices_m)):]
-    ends = np.concatenate([below_eyes[:, 2:6], below_eyes[:, -6:-2]], axis=1)
-    assert (np.abs(ends - [200, 0, 0]).max(axis=-1) < 1).mean() > 0.9, "the front edges: the photo"
-    back = below_eyes[:, 56:72]  # behind the head: hidden, the photo's hair colour with its grain
-    assert back[..., 0].std() > 3 and abs(np.median(back[..., 0]) - 200) < 20 and back[..., 1].max() == 0
+    # the left side, about 40 to 80 degrees from the back, above the ends curling in
+    facing = below_eyes[:-len(below_eyes) // 4, 104:122]
+    assert (np.abs(facing - [200, 0, 0]).max(axis=-1) < 1).mean() > 0.9, "facing: the photo"
+    for name, part in {"hidden": below_eyes[:, 4:24], "edge-on": below_eyes[:, 60:68]}.items():
+        # not the photo's pixels smeared along it: the photo's hair colour with its grain
+        assert part[..., 0].std() > 3 and abs(np.median(part[..., 0]) - 200) < 20, name
+        assert part[..., 1].max() == 0, name
     unseen = tile(np.zeros((400, 400), bool))  # no hair in the photo: the colour given, grained
     assert abs(np.median(unseen) - 102) < 3 and unseen.std() > 3 and np.ptp(unseen, axis=-1).max() == 0

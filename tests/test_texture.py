@@ -481,3 +481,36 @@ def test_iris_colour_is_read_from_the_photo_at_the_iris_landmarks():
         image[np.hypot(cols - x, rows - y) < radius] = (60, 90, 160)  # a blue iris
     colour = photo_iris_colour(image, detection.landmarks_px)
     np.testing.assert_allclose(colour, np.array([60, 90, 160]) / 255, atol=0.02)
+
+
+def test_lips_the_photo_did_not_show_take_the_seen_lips_colour_not_the_skins():
+    from revive_core.avatar.model.registry import find_model
+    from revive_core.avatar.texture.lips import fill_lips, lip_outline_uv, lip_texels
+
+    model = find_model("default")
+    layout = uv_layout(model.uvs, model.uv_faces, 512, faces=model.faces,
+                       vertices_m=model.vertices_m)
+    points = layout.points(model.vertices_m, model.faces)
+    skin = np.isin(model.vertex_regions[model.faces].max(1)[layout.faces],
+                   [i for i, k in enumerate(region_kinds(model.region_names)) if k == "skin"])
+    outline = lip_outline_uv(model.uvs, model.uv_faces, model.landmark_faces, model.landmark_bary)
+    lips = lip_texels(layout, outline, skin)
+    mouth = model.landmarks(model.vertices_m)[0][[61, 291, 0, 17]]  # corners, top, bottom
+    assert lips.sum() > 500
+    assert (points[lips, 0].min() >= mouth[0, 0] - 0.003) and (points[lips, 0].max() <= mouth[1, 0] + 0.003)
+    assert (points[lips, 1].min() >= mouth[3, 1] - 0.003) and (points[lips, 1].max() <= mouth[2, 1] + 0.003)
+    # A smile: the photo saw the lips' outer halves (red) and the skin, not the lips' middle,
+    # where the mouth was open.
+    middle_y = np.median(points[lips, 1])
+    hidden = lips & (np.abs(points[:, 1] - middle_y) < 0.003)
+    red, skin_colour = np.array([0.7, 0.25, 0.3]), np.array([0.8, 0.6, 0.5])
+    values = np.where(lips[:, None], red, skin_colour)
+    confidence = np.where(hidden, 0.0, 1.0)
+    values[hidden] = 0.0
+    filled, trusted = fill_lips(values, confidence, lips, 0.5, points)
+    np.testing.assert_allclose(filled[hidden], np.broadcast_to(red, filled[hidden].shape), atol=0.02)
+    assert (trusted[hidden] >= 0.5).all(), "kept by the completion that follows"
+    np.testing.assert_array_equal(filled[~hidden], values[~hidden])
+    # Too little of the lips seen: their colour is unknown, nothing is filled.
+    unchanged, _ = fill_lips(values, np.where(lips, 0.0, 1.0), lips, 0.5, points)
+    np.testing.assert_array_equal(unchanged, values)

@@ -30,6 +30,7 @@ from revive_core.avatar.model.embedding import face_outline
 from revive_core.avatar.model.registry import find_model
 from revive_core.avatar.segment import person_mask
 from revive_core.avatar.texture import CompletionSettings, PhotoView, TextureResult, bake_texture
+from revive_core.avatar.texture.lips import lip_outline_uv
 from revive_core.avatar.texture.project import INNER_LIPS
 from revive_core.avatar.texture.uv import UVLayout, uv_layout
 
@@ -90,7 +91,9 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
                    landmarks_px=p.detection.landmarks_px) for p in fit.photos],
         size=texture_size, region_names=model.region_names, rest_vertices_m=fit.neutral_vertices,
         method=texture_method, completion=CompletionSettings(
-            seed=texture_seed, generator_path=texture_generator, grain=texture_grain))
+            seed=texture_seed, generator_path=texture_generator, grain=texture_grain),
+        lip_outline_uv=lip_outline_uv(model.uvs, model.uv_faces, model.landmark_faces,
+                                      model.landmark_bary))
     hair = hair_for_fit(fit)
     layout = uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
                        vertices_m=fit.neutral_vertices)

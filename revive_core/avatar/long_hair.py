@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt, uniform_filter1d
+from scipy.ndimage import distance_transform_edt, median_filter, uniform_filter1d
 
 from revive_core.avatar.model.morphable import MorphableModel
 from revive_core.formats import Avatar
@@ -83,6 +83,9 @@ MIN_SEEN_TEXELS = 200  # the tile's colour is the photo's hair when it sees this
 TILE_KEY = "hair_tile"  # in a model's info: the shell's UV rectangle (u0, v0, width, height)
 TILE_PADDING = 0.004  # UV: about 4 texels at 1024, so filtering never mixes teeth into hair
 DEPTH_TOLERANCE_M = 0.004  # a shell point this near the nearest surface is seen by the photo
+# The shell turned this far from the camera (cosine) shows the photo's hair smeared along it;
+# from FACING_LOW to FACING_HIGH the photo fades in.
+FACING_LOW, FACING_HIGH = 0.3, 0.6
 FEATHER_TEXELS = 1.5  # the photo's hair fades into the painted hair over about this
 
 
@@ -343,7 +346,7 @@ def hair_shell(vertices_m: np.ndarray, body: np.ndarray, hanging: HangingHair,
     there and rising out of it toward the eyes, so the hanging hair grows out of the head's."""
     above = int((vertices_m[body, 1].max() - ROW_M - hanging.rows_y[0]) // ROW_M)
     rows_y = np.concatenate([hanging.rows_y[0] + ROW_M * np.arange(above, 0, -1), hanging.rows_y])
-    half_width = np.concatenate([np.full((above, 2), np.nan), hanging.half_width_m])
+    half_width = np.concatenate([np.full((above, 2), np.nan), _bridged(hanging.half_width_m)])
     rows = len(rows_y)
     edges = np.zeros((rows, 2))
     back = np.zeros(rows)
@@ -407,6 +410,20 @@ def _enclosing_growth(vertices_m: np.ndarray, body: np.ndarray, rows_y: np.ndarr
             half = np.where(x < 0.0, width[r, 0], width[r, 1]) - inset
             grow[r] = max(1.0, float(np.sqrt((x / half) ** 2 + (z / (depth[r] - inset)) ** 2).max()))
     return grow
+
+
+def _bridged(half_width: np.ndarray) -> np.ndarray:
+    """(R, 2) half-widths with the rows missing between a side's first and last hair rows
+    interpolated, and lone rows out of line with their neighbours put back in line (median of
+    three): a row the measure missed or cut short (a gap between strands) is not a row without
+    hair, and snapping the shell in to the head there stripes it with ridges."""
+    bridged = np.array(half_width, dtype=np.float64)
+    for side in bridged.T:
+        rows = np.flatnonzero(~np.isnan(side))
+        if len(rows) > 1:
+            span = np.arange(rows[0], rows[-1] + 1)
+            side[span] = median_filter(np.interp(span, rows, side[rows]), size=3, mode="nearest")
+    return bridged
 
 
 def _smooth_rows(values: np.ndarray) -> np.ndarray:
@@ -479,18 +496,23 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
     _, _, zbuffer = rasterize(vertex_px, faces, (camera.width, camera.height), depth=vertex_depth)
     photo = np.zeros((len(down), 3))
     seen = np.zeros(len(down), bool)
+    trust = np.zeros(len(down))
     for layer in layers:
-        pixels, depth = camera.project(_grid_points(layer, down, across))
+        points = _grid_points(layer, down, across)
+        pixels, depth = camera.project(points)
         col, row = np.round(pixels[:, 0]).astype(int), np.round(pixels[:, 1]).astype(int)
         inside = (col >= 0) & (col < camera.width) & (row >= 0) & (row < camera.height) & (depth > 0)
+        facing = _facing(_grid_points(_grid_normals(layer), down, across), points, camera)
         visible = np.zeros(len(down), bool)
         visible[inside] = ((depth[inside] <= zbuffer[row[inside], col[inside]] + DEPTH_TOLERANCE_M)
                            & view.hair_mask[row[inside], col[inside]])
+        visible &= facing > FACING_LOW
         new = visible & ~seen
         photo[new] = view.image[row[new], col[new]] / 255.0
+        trust[new] = np.clip((facing[new] - FACING_LOW) / (FACING_HIGH - FACING_LOW), 0.0, 1.0)
         seen |= visible
     shape = (len(rows), len(cols))
-    seen, colour_map = seen.reshape(shape), photo.reshape(*shape, 3)
+    seen, colour_map, trust = seen.reshape(shape), photo.reshape(*shape, 3), trust.reshape(shape)
     # Texels the depth test missed between seen ones (a rounding at a triangle's edge) take
     # their nearest seen neighbour's colour.
     closed = cv2.morphologyEx(seen.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
@@ -498,7 +520,9 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
         nearest = distance_transform_edt(~seen, return_distances=False, return_indices=True)
         colour_map = colour_map[nearest[0], nearest[1]]
     weight = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), FEATHER_TEXELS)
-    weight = np.minimum(weight, closed)[..., None]
+    weight = np.minimum(weight, closed) * cv2.GaussianBlur(trust.astype(np.float32), (0, 0),
+                                                           FEATHER_TEXELS)
+    weight = weight[..., None]
     if seen.sum() >= MIN_SEEN_TEXELS:
         strands = colour_map[seen].astype(np.float32)
         lightness = cv2.cvtColor(strands[:, None, :], cv2.COLOR_RGB2LAB)[:, 0, 0]
@@ -532,6 +556,20 @@ def lit_strands_colour(colours: np.ndarray, lightness: np.ndarray) -> np.ndarray
     low, high = np.percentile(lightness, LIT_STRANDS)
     lit = (lightness >= low) & (lightness <= high)
     return np.median(colours[lit], axis=0)
+
+
+def _grid_normals(layer: np.ndarray) -> np.ndarray:
+    """(R, C, 3) unit normals of a (R, C, 3) grid of points (their sign does not matter here)."""
+    normals = np.cross(np.gradient(layer, axis=0), np.gradient(layer, axis=1))
+    return normals / (np.linalg.norm(normals, axis=-1, keepdims=True) + 1e-12)
+
+
+def _facing(normals: np.ndarray, points_m: np.ndarray, camera) -> np.ndarray:
+    """(N,) |cosine| between each point's normal (N, 3) and its line of sight to ``camera``."""
+    normals = normals @ camera.matrix.T
+    to_camera = -camera.to_camera(points_m)
+    to_camera /= np.linalg.norm(to_camera, axis=1, keepdims=True) + 1e-12
+    return np.abs((normals * to_camera).sum(1)) / (np.linalg.norm(normals, axis=1) + 1e-12)
 
 
 def _grid_points(layer: np.ndarray, down: np.ndarray, across: np.ndarray) -> np.ndarray:

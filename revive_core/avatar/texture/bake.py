@@ -26,6 +26,7 @@ from revive_core.avatar.texture.fuse import (blend_views, equalise_colours, fill
                                              pull_push, surface_fill, trusted_level,
                                              weighted_average)
 from revive_core.avatar.texture.light import Lighting, delight, estimate_lighting
+from revive_core.avatar.texture.lips import fill_lips, lip_texels
 from revive_core.avatar.texture.project import PhotoView, ViewSamples, sample_view
 from revive_core.avatar.texture.regions import paint_parts, photo_iris_colour, region_kinds
 from revive_core.avatar.texture.tone import (DEFAULT_SKIN_AB, colourise, is_monochrome,
@@ -84,8 +85,8 @@ class TextureResult:
 def bake_texture(faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
                  face_regions: np.ndarray, views: list[PhotoView], *, size: int = 1024,
                  region_names: list[str] | None = None, rest_vertices_m: np.ndarray | None = None,
-                 method: str = "gan", completion: CompletionSettings | None = None
-                 ) -> TextureResult:
+                 method: str = "gan", completion: CompletionSettings | None = None,
+                 lip_outline_uv: np.ndarray | None = None) -> TextureResult:
     """Bake ``views`` into a ``size`` x ``size`` albedo texture of the mesh's UV layout.
 
     Parameters
@@ -112,6 +113,9 @@ def bake_texture(faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
         One of METHODS.
     completion : CompletionSettings, optional
         The GAN's settings (``gan`` only).
+    lip_outline_uv : np.ndarray [shape=(K, 2)], optional
+        The outer lip contour in UV space (``lips.lip_outline_uv``): the lips the photos could
+        not show are filled from the lips they did, not from the skin.
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")
@@ -136,6 +140,8 @@ def bake_texture(faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
     texel_region = np.asarray(face_regions)[layout.faces]
     skin = np.isin(texel_region, [i for i, k in enumerate(region_kinds(names)) if k == "skin"])
     texel_size = layout.texel_size_m(rest, faces, uvs, uv_faces)
+    lips = (np.zeros(len(layout.rows), bool) if lip_outline_uv is None
+            else lip_texels(layout, lip_outline_uv, skin))
     samples = [sample_view(view, faces, layout, texel_size) for view in views]
     colour_source = _handle_monochrome(views, samples, skin)
     lap("project")
@@ -144,13 +150,16 @@ def bake_texture(faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
     if method == "blur":
         colours, confidence = weighted_average(np.stack([s.colours for s in samples]),
                                                np.stack([s.confidence for s in samples]))
-        values = surface_fill(linear_to_srgb(colours), confidence > 0, points)
+        values, confidence = fill_lips(linear_to_srgb(colours), confidence, lips,
+                                       trusted_level(confidence, skin), points)
+        values = surface_fill(values, confidence > 0, points)
         lap("fill")
     else:
         albedos, confidences, lighting = _delit(views, samples, skin)
         lap("light")
         values, confidence = _fuse(albedos, confidences, layout)
         level = trusted_level(confidence, skin)
+        values, confidence = fill_lips(values, confidence, lips, level, points)
         lap("fuse")
         if method == "delit":
             values = fill_unseen(values, confidence, level, points)
