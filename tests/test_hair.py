@@ -230,3 +230,44 @@ def test_an_avatar_built_from_a_photo_with_long_hair_wears_it_textured_from_the_
     tile = albedo[int((1 - v0 - height) * 512) + 1:int((1 - v0) * 512) - 1,
                   int(u0 * 512) + 1:int((u0 + width) * 512) - 1]
     np.testing.assert_allclose(np.median(tile.reshape(-1, 3), axis=0), colour, atol=0.08)
+
+
+def test_the_hairline_curves_down_over_the_temples_without_a_step():
+    from revive_core.avatar.build import _skin_regions
+    from revive_core.avatar.hair import hair_candidates
+
+    model = find_model("default")
+    vertices = model.vertices_m
+    brows, _ = model.landmarks(vertices)
+    ibug, _ = model.ibug_landmarks(vertices)
+    brow_y = float(brows[list(BROWS), 1].max())
+    candidates, _ = hair_candidates(vertices, model.vertex_regions, _skin_regions(model), ibug,
+                                    brow_y_m=brow_y)
+    ear_z = 0.5 * (ibug[0, 2] + ibug[16, 2])  # the jaw's ends, at the ears
+    front = candidates & (vertices[:, 2] > ear_z + 0.02)
+    # The lowest candidate per 5 mm band across the forehead and temples: falls toward the
+    # sides, never by more than a few millimetres from one band to the next.
+    bands = np.arange(0.0, 0.065, 0.005)
+    lowest = [vertices[front & (np.abs(vertices[:, 0]) >= b) & (np.abs(vertices[:, 0]) < b + 0.005), 1].min()
+              for b in bands]
+    assert lowest[0] > brow_y + 0.01 and lowest[-1] < brow_y + 0.005
+    assert np.diff(lowest).max() < 0.004 and np.diff(lowest).min() > -0.008
+
+
+def test_the_hidden_scalp_next_to_seen_skin_takes_after_it():
+    from revive_core.avatar.hair import _seen_into_hidden
+
+    model = find_model("default")
+    faces, count = model.faces, len(model.vertices_m)
+    up = model.vertices_m[:, 1] > np.percentile(model.vertices_m[:, 1], 80)
+    hidden = up & (model.vertices_m[:, 0] > 0.02)  # the top's left part unseen
+    seen_skin = up & ~hidden  # the rest of the top seen, bare
+    weights = np.where(hidden, 1.0, 0.0)
+    blended = _seen_into_hidden(weights, faces, hidden, up)
+    np.testing.assert_array_equal(blended[seen_skin], 0.0)
+    neighbours = np.unique(faces[np.isin(faces, np.flatnonzero(seen_skin)).any(axis=1)])
+    border = np.intersect1d(neighbours, np.flatnonzero(hidden))
+    far = hidden & (model.vertices_m[:, 0] > 0.06)
+    assert border.size and blended[border].max() < 0.9, "the bare skin goes on a little way"
+    assert far.any() and np.allclose(blended[far], 1.0), "far from it, the hidden scalp keeps its hair"
+    assert count == len(blended)

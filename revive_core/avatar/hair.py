@@ -50,6 +50,8 @@ EYE_CORNERS = (33, 133, 263, 362)
 IBUG_NOSE_BOTTOM, IBUG_JAW_LEFT, IBUG_JAW_RIGHT = 33, 0, 16
 
 EAR_HALF_WIDTH_M = 0.062  # farther from the midline than this, at ear height, is ear
+# The highest a hairline may come down, above the brows, from the forehead to the sides
+HAIRLINE_CURVE_X_M, HAIRLINE_ABOVE_BROWS_M = (0.04, EAR_HALF_WIDTH_M), (0.012, -0.005)
 MIN_COVERAGE = 0.35  # share of the head top that must be hair for the hidden scalp to get hair
 HAIR_DELTA_E = 22.0  # colour distance (CIE76, Lab) from the skin above which a pixel is hair
 SKIN_CHROMA_DISTANCE = 9.0  # (a, b) distance from the skin's within which a pixel is skin-hued
@@ -63,6 +65,7 @@ MIN_HAIR_SAMPLES = 50  # pixels, for the hair's colour
 DEFAULT_HAIR = np.array([0.23, 0.17, 0.12])  # dark brown, when the photo shows too little hair
 SMOOTHING_STEPS = 40  # mesh smoothing of the hair weights: the volume tapers to the hairline
 HAIRLINE_SMOOTHING_STEPS = 4  # ... and a little, for a painted hairline free of triangle steps
+HIDDEN_BLEND_STEPS = 3  # rings of the hidden scalp that take after the seen scalp beside them
 
 
 @dataclass
@@ -156,6 +159,7 @@ def estimate_hair(image: np.ndarray, landmarks_px: np.ndarray, camera: Camera,
     hidden = hidden_ok & ~seen
     if coverage >= MIN_COVERAGE:
         weights[hidden] = 1.0
+        weights = _seen_into_hidden(weights, faces, hidden, candidates)
         # Only the temples, above the eyes: lower, hair beside the face is mostly long hair
         # falling past the cheeks and ears, not lying on them.
         eye_row = points[list(EYE_CORNERS), 1].min()
@@ -230,8 +234,10 @@ def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: l
     ear_z = 0.5 * (ibug_points_m[IBUG_JAW_LEFT, 2] + ibug_points_m[IBUG_JAW_RIGHT, 2])
     nape_y = ibug_points_m[IBUG_NOSE_BOTTOM, 1]
     lateral = np.abs(vertices_m[:, 0]) > EAR_HALF_WIDTH_M
-    # Hair starts a little above the brows on the forehead, at the ears' top on the sides.
-    above_brows = vertices_m[:, 1] > brow_y_m + np.where(lateral, -0.005, 0.012)
+    # Hair starts a little above the brows on the forehead and curves down over the temples to
+    # the ears' top on the sides (a step there showed as a notch in the hairline).
+    hairline = np.interp(np.abs(vertices_m[:, 0]), HAIRLINE_CURVE_X_M, HAIRLINE_ABOVE_BROWS_M)
+    above_brows = vertices_m[:, 1] > brow_y_m + hairline
     behind_ears = (vertices_m[:, 2] < ear_z - 0.03) & (vertices_m[:, 1] > nape_y)
     sides = (lateral & ~above_brows & (vertices_m[:, 1] > nape_y - 0.01)
              & (vertices_m[:, 2] > ear_z - 0.05) & (vertices_m[:, 2] < ear_z + 0.02))
@@ -352,6 +358,23 @@ def _zone(height: int, width: int, *, rows: tuple[float, float], cols: tuple[flo
 def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
     t = np.clip((x - low) / (high - low), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+def _seen_into_hidden(weights: np.ndarray, faces: np.ndarray, hidden: np.ndarray,
+                      candidates: np.ndarray) -> np.ndarray:
+    """``weights`` with the hidden scalp next to the seen taking after it: the skin of a
+    receding temple goes on a little way past where the photo stops seeing it, and the hairline
+    curves there instead of running along the edge of what the photo saw."""
+    count = len(weights)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    edges = edges[candidates[edges[:, 1]]]  # only hair's candidates speak for a neighbour
+    degree = np.bincount(edges[:, 0], minlength=count).astype(float)
+    w = weights.astype(float)
+    for _ in range(HIDDEN_BLEND_STEPS):
+        summed = np.bincount(edges[:, 0], weights=w[edges[:, 1]], minlength=count)
+        w = np.where(hidden & (degree > 0), summed / np.maximum(degree, 1), w)
+    return w
 
 
 def _smooth(weights: np.ndarray, faces: np.ndarray, allowed: np.ndarray, steps: int) -> np.ndarray:
