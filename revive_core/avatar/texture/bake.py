@@ -4,7 +4,7 @@ Three methods, each adding a step (the texture benchmark compares them):
 
 - ``blur``: the photos' colours as they are, blended by confidence; unseen texels filled
   smoothly over the head's surface.
-- ``delit``: each photo's lighting estimated and half divided out (``DELIGHT_STRENGTH``),
+- ``delit``: each photo's lighting estimated and a quarter of it divided out (``DELIGHT_STRENGTH``),
   photos colour-equalised and fused (the best-seen photo wins, seams blended band by band);
   unseen texels filled smoothly.
 - ``gan`` (the default): as ``delit``, then the unseen skin completed by a GAN trained on the
@@ -40,9 +40,12 @@ METHODS = ("blur", "delit", "gan")
 # The share of each photo's estimated lighting divided out (log terms). All of it washes the
 # face out: the fitted surface is smoother than the face, so every texel turned from the light
 # is brightened as if the light alone darkened it, and the photo's modelling, which carries
-# much of the likeness, goes. Half keeps a gentle modelling; renders and Blender light the head
-# again (bench likeness on 12 people, frontal median distance: all 0.562, half 0.516).
-DELIGHT_STRENGTH = 0.5
+# much of the likeness, goes. None doubles the shading when renders and Blender light the head
+# again (dark, glossy cheeks). A quarter keeps the modelling and evens out the strongest light
+# (bench likeness on 12 people, frontal median distance: all 0.562, half 0.516; on a later head,
+# delit texture, frontal / yaw-30 / yaw+30: half 0.510 / 0.540 / 0.519, a quarter 0.502 / 0.532 /
+# 0.510, none 0.478 / 0.549 / 0.505).
+DELIGHT_STRENGTH = 0.25
 
 
 @dataclass
