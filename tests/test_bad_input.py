@@ -528,6 +528,11 @@ def test_full_disk_while_writing_a_take_keeps_the_previous_take(capsys, tmp_path
     assert digest(out) == before and leftovers(tmp_path) == []
 
 
+def _ctrl_c_enabled() -> None:
+    """In the child, before it starts: Ctrl-C (SIGINT) stops it, as it does from a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _tmpfs_works() -> bool:
     if shutil.which("unshare") is None:
         return False
@@ -590,8 +595,9 @@ def test_ctrl_c_during_a_render_keeps_the_previous_video_and_a_rerun_works(
     out.write_bytes(b"the previous video")
     command = [str(REVIVE), "--debug", "render", str(avatar), str(take), "--out", str(out),
                "--resolution", "160x160", "--samples", "8", "--device", "cpu"]
+    # As from a terminal: a suite started in the background (``&``) inherits SIGINT ignored.
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               text=True)
+                               text=True, preexec_fn=_ctrl_c_enabled)
     seen = []
     for line in process.stderr:  # wait for the first frame
         seen.append(line)
