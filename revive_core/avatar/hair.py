@@ -360,14 +360,19 @@ def _smoothstep(x: np.ndarray, low: float, high: float) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _directed_edges(faces: np.ndarray) -> np.ndarray:
+    """(2E, 2) every edge of the triangles ``faces`` (F, 3), once each way."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    return np.concatenate([edges, edges[:, ::-1]])
+
+
 def _seen_into_hidden(weights: np.ndarray, faces: np.ndarray, hidden: np.ndarray,
                       candidates: np.ndarray) -> np.ndarray:
     """``weights`` with the hidden scalp next to the seen taking after it: the skin of a
     receding temple goes on a little way past where the photo stops seeing it, and the hairline
     curves there instead of running along the edge of what the photo saw."""
     count = len(weights)
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    edges = np.concatenate([edges, edges[:, ::-1]])
+    edges = _directed_edges(faces)
     edges = edges[candidates[edges[:, 1]]]  # only hair's candidates speak for a neighbour
     degree = np.bincount(edges[:, 0], minlength=count).astype(float)
     w = weights.astype(float)
@@ -380,8 +385,7 @@ def _seen_into_hidden(weights: np.ndarray, faces: np.ndarray, hidden: np.ndarray
 def _smooth(weights: np.ndarray, faces: np.ndarray, allowed: np.ndarray, steps: int) -> np.ndarray:
     """Average each vertex with its neighbours ``steps`` times; zero outside ``allowed``."""
     count = len(weights)
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    edges = np.concatenate([edges, edges[:, ::-1]])
+    edges = _directed_edges(faces)
     degree = np.bincount(edges[:, 0], minlength=count).astype(float)
     w = weights.astype(float)
     for _ in range(steps):

@@ -48,6 +48,7 @@ from scipy.ndimage import distance_transform_edt, median_filter, uniform_filter1
 from revive_core.avatar.model.morphable import MorphableModel
 from revive_core.formats import Avatar
 from revive_core.geometry.camera import Camera
+from revive_core.geometry.mesh import vertex_normals
 from revive_core.geometry.raster import rasterize
 
 __all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "ShellView", "attach_shell",
@@ -497,12 +498,13 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
     photo = np.zeros((len(down), 3))
     seen = np.zeros(len(down), bool)
     trust = np.zeros(len(down))
-    for layer in layers:
+    layer_normals = vertex_normals(shell.vertices_m, shell.faces).reshape(layers.shape)
+    for layer, normals in zip(layers, layer_normals):
         points = _grid_points(layer, down, across)
         pixels, depth = camera.project(points)
         col, row = np.round(pixels[:, 0]).astype(int), np.round(pixels[:, 1]).astype(int)
         inside = (col >= 0) & (col < camera.width) & (row >= 0) & (row < camera.height) & (depth > 0)
-        facing = _facing(_grid_points(_grid_normals(layer), down, across), points, camera)
+        facing = _facing(_grid_points(normals, down, across), points, camera)
         visible = np.zeros(len(down), bool)
         visible[inside] = ((depth[inside] <= zbuffer[row[inside], col[inside]] + DEPTH_TOLERANCE_M)
                            & view.hair_mask[row[inside], col[inside]])
@@ -558,14 +560,9 @@ def lit_strands_colour(colours: np.ndarray, lightness: np.ndarray) -> np.ndarray
     return np.median(colours[lit], axis=0)
 
 
-def _grid_normals(layer: np.ndarray) -> np.ndarray:
-    """(R, C, 3) unit normals of a (R, C, 3) grid of points (their sign does not matter here)."""
-    normals = np.cross(np.gradient(layer, axis=0), np.gradient(layer, axis=1))
-    return normals / (np.linalg.norm(normals, axis=-1, keepdims=True) + 1e-12)
-
-
 def _facing(normals: np.ndarray, points_m: np.ndarray, camera) -> np.ndarray:
-    """(N,) |cosine| between each point's normal (N, 3) and its line of sight to ``camera``."""
+    """(N,) |cosine| between each point's normal (N, 3) and its line of sight to ``camera``
+    (either side of the slab may face the photo)."""
     normals = normals @ camera.matrix.T
     to_camera = -camera.to_camera(points_m)
     to_camera /= np.linalg.norm(to_camera, axis=1, keepdims=True) + 1e-12
