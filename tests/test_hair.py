@@ -271,3 +271,27 @@ def test_the_hidden_scalp_next_to_seen_skin_takes_after_it():
     assert border.size and blended[border].max() < 0.9, "the bare skin goes on a little way"
     assert far.any() and np.allclose(blended[far], 1.0), "far from it, the hidden scalp keeps its hair"
     assert count == len(blended)
+
+
+def test_the_ears_stay_bare_while_the_scalp_above_them_and_the_sideburns_get_hair_unseen():
+    from revive_core.avatar.build import _skin_regions
+    from revive_core.avatar.hair import hair_candidates
+
+    model = find_model("default")
+    vertices = model.vertices_m
+    brows, _ = model.landmarks(vertices)
+    ibug, _ = model.ibug_landmarks(vertices)
+    candidates, hidden_ok = hair_candidates(vertices, model.vertex_regions, _skin_regions(model),
+                                            ibug, brow_y_m=float(brows[list(BROWS), 1].max()))
+    x, y, z = np.abs(vertices[:, 0]), vertices[:, 1], vertices[:, 2]
+    skin = np.isin(model.vertex_regions, _skin_regions(model))
+    jaw_y = 0.5 * (ibug[0, 1] + ibug[16, 1])
+    # The ear: what stands out farthest from the midline around the jaw's end.
+    level = skin & (y > jaw_y - 0.06) & (y < jaw_y + 0.01)
+    ear = level & (x > x[level].max() - 0.012)
+    ear_top, ear_front = y[ear].max(), z[ear].max()
+    above_ear = skin & (x > 0.05) & (y > ear_top + 0.008) & (y < ear_top + 0.02) & (z < ear_front) & (z > z[ear].min())
+    sideburn = skin & (x > 0.05) & (y > ear_top - 0.015) & (y < ear_top) & (z > ear_front + 0.005) & (z < ear_front + 0.015)
+    assert ear.sum() > 100 and above_ear.sum() > 10 and sideburn.sum() > 5
+    assert not candidates[ear].any(), "hair in the photo over an ear is not painted on it"
+    assert hidden_ok[above_ear].all() and hidden_ok[sideburn].all()

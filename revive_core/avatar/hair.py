@@ -50,6 +50,13 @@ EYE_CORNERS = (33, 133, 263, 362)
 IBUG_NOSE_BOTTOM, IBUG_JAW_LEFT, IBUG_JAW_RIGHT = 33, 0, 16
 
 EAR_HALF_WIDTH_M = 0.062  # farther from the midline than this, at ear height, is ear
+# Where a side of the head is hair when the photo cannot see it, from the ear forward (metres,
+# from the ear's front edge): above the ear's top over the ear, down to the sideburn's end in
+# front of it, rising over the temple to the hairline's height at the brows.
+EAR_FRONT_BEHIND_JAW_M = 0.027  # the ear's front edge lies this far behind the jaw's end
+EAR_DEPTH_M = 0.03  # from the ear's front edge to its back
+SIDE_HAIRLINE_Z_M = (-0.003, 0.002, 0.02, 0.047)
+SIDE_HAIRLINE_ABOVE_JAW_M = (0.005, -0.02, -0.02)  # ... then the hairline's height at the brows
 # The highest a hairline may come down, above the brows, from the forehead to the sides
 HAIRLINE_CURVE_X_M, HAIRLINE_ABOVE_BROWS_M = (0.04, EAR_HALF_WIDTH_M), (0.012, -0.005)
 MIN_COVERAGE = 0.35  # share of the head top that must be hair for the hidden scalp to get hair
@@ -224,14 +231,16 @@ def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: l
                     ibug_points_m: np.ndarray, brow_y_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Skin vertices hair may cover, as two (V,) bool masks.
 
-    ``candidates``: above the brows, behind the ears down to the height of the nose's base (the
-    nape), and the ears and the head's sides beside them. ``hidden_ok``: the candidates that get
-    hair even where the photo does not see them (when it shows hair on top); the ears and the
-    sides only get hair where the photo shows it on them (or, for the temples, just beside
-    the face at their height), since many people's ears are bare.
+    ``candidates``: above the brows, above and behind the ears down to the height of the nose's
+    base (the nape), and the head's sides in front of the ears; never the ears themselves.
+    ``hidden_ok``: the candidates that get hair even where the photo does not see them (when it
+    shows hair on top): all but the sides below the sideburns and the temples, which only get
+    hair where the photo shows it on them (or, for the temples, just beside the face at their
+    height).
     """
     skin = np.isin(regions, skin_regions)
     ear_z = 0.5 * (ibug_points_m[IBUG_JAW_LEFT, 2] + ibug_points_m[IBUG_JAW_RIGHT, 2])
+    jaw_y = 0.5 * (ibug_points_m[IBUG_JAW_LEFT, 1] + ibug_points_m[IBUG_JAW_RIGHT, 1])
     nape_y = ibug_points_m[IBUG_NOSE_BOTTOM, 1]
     lateral = np.abs(vertices_m[:, 0]) > EAR_HALF_WIDTH_M
     # Hair starts a little above the brows on the forehead and curves down over the temples to
@@ -239,9 +248,21 @@ def hair_candidates(vertices_m: np.ndarray, regions: np.ndarray, skin_regions: l
     hairline = np.interp(np.abs(vertices_m[:, 0]), HAIRLINE_CURVE_X_M, HAIRLINE_ABOVE_BROWS_M)
     above_brows = vertices_m[:, 1] > brow_y_m + hairline
     behind_ears = (vertices_m[:, 2] < ear_z - 0.03) & (vertices_m[:, 1] > nape_y)
-    sides = (lateral & ~above_brows & (vertices_m[:, 1] > nape_y - 0.01)
-             & (vertices_m[:, 2] > ear_z - 0.05) & (vertices_m[:, 2] < ear_z + 0.02))
-    candidates = skin & (above_brows | behind_ears | sides)
+    beside_ears = (lateral & ~above_brows & (vertices_m[:, 1] > nape_y - 0.01)
+                   & (vertices_m[:, 2] > ear_z - 0.05) & (vertices_m[:, 2] < ear_z + 0.02))
+    # Above the ears, the sideburns and the temples are hair for nearly everyone with hair on
+    # top; left to the photo alone, which sees them edge-on, they came out a bald patch.
+    ahead_of_ear = vertices_m[:, 2] - (ear_z - EAR_FRONT_BEHIND_JAW_M)
+    side_hairline = np.interp(ahead_of_ear, SIDE_HAIRLINE_Z_M,
+                              (*(jaw_y + np.array(SIDE_HAIRLINE_ABOVE_JAW_M)),
+                               brow_y_m + HAIRLINE_ABOVE_BROWS_M[-1]))
+    sides = beside_ears & (vertices_m[:, 1] <= side_hairline)
+    # The ear itself is skin: hair the photo shows there lies over it (long hair, its own shell)
+    # or is the ear drawn a little off, and painted on the ear it looked like a stain.
+    ear = (lateral & (vertices_m[:, 1] > nape_y - 0.01)
+           & (vertices_m[:, 1] <= jaw_y + SIDE_HAIRLINE_ABOVE_JAW_M[0])
+           & (ahead_of_ear > -EAR_DEPTH_M) & (ahead_of_ear < SIDE_HAIRLINE_Z_M[1]))
+    candidates = skin & (above_brows | behind_ears | beside_ears) & ~ear
     return candidates, candidates & ~sides
 
 
