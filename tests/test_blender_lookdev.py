@@ -300,6 +300,41 @@ def test_one_cycles_frame_of_a_head_with_hair_renders_headless(head_avatar, tmp_
     assert middle > 60 and corner < 30 and r["seconds"] < 60
 
 
+def test_the_preview_preset_denoises_so_hair_strands_render_without_grain(head_avatar, tmp_path):
+    folder = write_avatar(head_avatar, tmp_path / "avatar")
+    r = run_python(f"""
+        import json, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import bpy
+        from blender_addon.imp.head import import_avatar
+        from blender_addon.render.settings import configure_render
+        from blender_addon.revive_formats import read_avatar
+        from blender_addon.stage.stage import setup_stage
+        bpy.ops.wm.read_homefile(use_empty=True)
+        scene = bpy.context.scene
+        head = import_avatar(read_avatar({str(folder)!r}))
+        setup_stage(scene, head, resolution=(128, 128), visible_label=False)
+        scene.render.image_settings.file_format = "PNG"
+        denoised = {{}}
+        for name, denoise in (("preset", None), ("raw", False)):
+            configure_render(scene, device="cpu", denoise=denoise, quiet=True)
+            denoised[name] = scene.cycles.use_denoising
+            scene.render.filepath = {str(tmp_path)!r} + f"/{{name}}.png"
+            bpy.ops.render.render(write_still=True)
+        print("RESULT " + json.dumps(denoised))
+        """)
+    import cv2
+
+    assert r == {"preset": True, "raw": False}
+
+    def grain(name: str) -> float:
+        grey = cv2.imread(str(tmp_path / f"{name}.png"), cv2.IMREAD_GRAYSCALE).astype(float)
+        top = grey[8:48, 32:96]  # the crown, under its strands
+        return float(np.abs(top - cv2.GaussianBlur(top, (0, 0), 1.5)).mean())
+
+    assert grain("preset") < 0.6 * grain("raw")
+
+
 def test_a_long_hair_shell_imports_with_the_hair_material_and_grows_no_strands(head_avatar, tmp_path):
     from revive_core.avatar.long_hair import HangingHair, attach_shell, hair_shell
 

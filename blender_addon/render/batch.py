@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--take", required=True, help="take folder or zip")
     p.add_argument("--out", required=True, help="the video to write (.mp4)")
     p.add_argument("--preset", default="preview", choices=list(PRESETS),
-                   help="quality: preview (16 samples, 1280x720) or final (128 samples, "
+                   help="quality: preview (8 samples, denoised, 1280x720) or final (128 samples, "
                         "denoised, 1920x1080)")
     p.add_argument("--samples", type=int, default=None, help="samples per pixel (the preset's)")
     p.add_argument("--resolution", default=None,

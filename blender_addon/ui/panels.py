@@ -81,7 +81,7 @@ class ReviveScenePreferences(PropertyGroup):
         ("cpu", "CPU", "The CPU only"),
         ("gpu", "GPU", "A GPU; fail when there is none")))
     preset: EnumProperty(name="Quality", default="preview", items=_items(
-        ("preview", "Preview", "16 samples, no denoising"),
+        ("preview", "Preview", "8 samples, denoised"),
         ("final", "Final", "128 samples, denoised when Blender has OpenImageDenoise")))
     samples: IntProperty(name="Samples", default=0, min=0, max=65536, soft_max=1024,
                          description="Samples per pixel; 0 uses the quality preset's")

@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default="cycles", choices=("cycles", "eevee", "workbench"))
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.add_argument("--preset", default="preview", choices=("preview", "final"),
-                   help="quality: preview (16 samples, 1280x720) or final (128 samples, "
+                   help="quality: preview (8 samples, denoised, 1280x720) or final (128 samples, "
                         "denoised, 1920x1080)")
     p.add_argument("--samples", type=int, default=None, help="samples per pixel (the preset's)")
     p.add_argument("--frames", default=None, metavar="START-END",
@@ -180,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole chain on the bundled sample -> out/demo.mp4")
     p.add_argument("--out-dir", type=Path, default=Path("out"))
-    p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--samples", type=int, default=None, help="the preview preset's by default")
     p.add_argument("--resolution", default="384x384")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.set_defaults(run=_demo)
