@@ -232,6 +232,42 @@ def test_an_avatar_built_from_a_photo_with_long_hair_wears_it_textured_from_the_
     np.testing.assert_allclose(np.median(tile.reshape(-1, 3), axis=0), colour, atol=0.08)
 
 
+@pytest.mark.slow
+def test_the_heads_painted_hair_takes_the_colour_of_the_long_hair_beside_the_face(fitted, tmp_path):
+    """Over the forehead half the hair is fair (sun-bleached, a headband), beside the face it
+    is auburn: the hair painted on the head, which shows between the shell and the face, and
+    the colour the avatar records are the auburn of the hair hanging beside it."""
+    from PIL import Image
+
+    from revive_core.avatar.build import build_avatar
+    from revive_core.avatar.consent import parse_consent
+    from revive_core.formats import read_avatar
+
+    model, detection, fit = fitted
+    auburn, fair = np.array([0.62, 0.27, 0.12]), np.array([0.85, 0.72, 0.45])
+    image, _ = _with_long_hair(detection, auburn)
+    on_top = around_the_face(detection)
+    on_top[int(detection.landmarks_px[10, 1]):] = False
+    image[on_top] = np.round(auburn * 255).astype(np.uint8)
+    middle = int(detection.landmarks_px[10, 0])
+    on_top[:, :middle] = False
+    image[on_top] = np.round(fair * 255).astype(np.uint8)
+    assert np.abs(hair_of_repainted_photo(fit, image).colour - auburn).max() > 0.1, \
+        "the top alone reads another colour"
+    Image.fromarray(image).save(tmp_path / "long.png")
+    build_avatar([tmp_path / "long.png"], tmp_path / "avatar", consent=parse_consent(
+        "Test Runner, self, 2026-01-01"), texture_method="delit", texture_size=512)
+    avatar = read_avatar(tmp_path / "avatar")
+    np.testing.assert_allclose(avatar.extra["hair"]["colour_srgb"], auburn, atol=0.08)
+    with Image.open(tmp_path / "avatar" / "albedo.png") as png:
+        albedo = np.asarray(png.convert("RGB")) / 255.0
+    # The back of the head, which the photo cannot see: painted hair.
+    back = (avatar.hair_weights > 0.5) & (avatar.vertices_m[:, 2] < np.percentile(avatar.vertices_m[:, 2], 10))
+    uv = avatar.uvs[np.unique(avatar.uv_faces[np.isin(avatar.faces, np.flatnonzero(back)).all(axis=1)])]
+    texels = albedo[((1 - uv[:, 1]) * 511).astype(int), (uv[:, 0] * 511).astype(int)]
+    np.testing.assert_allclose(np.median(texels, axis=0), auburn, atol=0.08)
+
+
 def test_the_hairline_curves_down_over_the_temples_without_a_step():
     from revive_core.avatar.build import _skin_regions
     from revive_core.avatar.hair import hair_candidates

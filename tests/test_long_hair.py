@@ -138,7 +138,7 @@ def test_room_for_hair_squeezes_the_teeth_into_half_their_block_and_leaves_the_t
 
 def test_the_tile_takes_the_photos_hair_where_the_photo_faces_the_shell_and_its_colour_elsewhere(
         avatar_builder):
-    from revive_core.avatar.long_hair import ShellView, paint_shell
+    from revive_core.avatar.long_hair import ShellView, paint_shell, sample_shell
     from revive_core.geometry.camera import Camera
 
     head = avatar_builder()
@@ -155,7 +155,8 @@ def test_the_tile_takes_the_photos_hair_where_the_photo_faces_the_shell_and_its_
 
     def tile(mask: np.ndarray) -> np.ndarray:
         view = ShellView(photo, camera, vertices, head.faces, mask)
-        albedo = paint_shell(np.zeros((256, 256, 3), np.uint8), rect, shell, view, colour=grey)
+        albedo = paint_shell(np.zeros((256, 256, 3), np.uint8), sample_shell(256, rect, shell, view),
+                             colour=grey)
         assert not albedo[:128].any() and not albedo[:, :128].any(), "nothing outside the tile"
         return albedo[128:192, 128:256].astype(float)  # v 0.5..0.25, u 0.5..1
 

@@ -23,8 +23,9 @@ from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.gltf import avatar_glb
 from revive_core.avatar.hair import (BROWS, Hair, estimate_hair, grow_hair, hair_blend, hair_candidates,
                                      paint_hair)
-from revive_core.avatar.long_hair import (HeadRows, ShellMesh, ShellView, attach_shell, hair_shell,
-                                          hair_swatch, hair_tile, make_room_for_hair, paint_shell)
+from revive_core.avatar.long_hair import (HeadRows, ShellMesh, ShellPhoto, ShellView, attach_shell,
+                                          hair_shell, hair_swatch, hair_tile, make_room_for_hair,
+                                          paint_shell, sample_shell)
 from revive_core.avatar.model import MorphableModel
 from revive_core.avatar.model.embedding import face_outline
 from revive_core.avatar.model.registry import find_model
@@ -97,13 +98,17 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     hair = hair_for_fit(fit)
     layout = uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
                        vertices_m=fit.neutral_vertices)
+    with_volume = grow_hair(fit.neutral_vertices, model.faces, hair)
+    shell, shell_photo = (None, None) if hair.hanging is None else _hanging_hair(
+        fit, hair, with_volume, texture.confidence, layout)
+    if shell_photo is not None and shell_photo.strands_colour is not None:
+        # The head's painted hair shows between the shell and the face: the colour of the
+        # hair hanging beside it, not of a parting or of darker roots on top.
+        hair = dataclasses.replace(hair, colour=shell_photo.strands_colour)
     albedo = paint_hair(texture.albedo, texture.confidence, layout, model.faces, hair,
                         seed=texture_seed)
-    with_volume = grow_hair(fit.neutral_vertices, model.faces, hair)
-    shell = None
-    if hair.hanging is not None:
-        shell, albedo = _hanging_hair(fit, hair, with_volume, albedo, texture.confidence, layout,
-                                      seed=texture_seed)
+    if shell_photo is not None:
+        albedo = paint_shell(albedo, shell_photo, colour=hair.colour, seed=texture_seed)
     texture = dataclasses.replace(texture, albedo=albedo)
     video_files, video_records = _video_sources(clips, voices)
     samples = [record["voice_sample"] for record in video_records if "voice_sample" in record]
@@ -123,24 +128,24 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     return avatar
 
 
-def _hanging_hair(fit: FitResult, hair: Hair, rest_vertices_m: np.ndarray, albedo: np.ndarray,
-                  confidence: np.ndarray, layout: UVLayout, *,
-                  seed: int) -> tuple[ShellMesh | None, np.ndarray]:
-    """The long hair's shell around the rest head, and ``albedo`` with the shell's tile painted
-    from the photo; without a tile in the model's texture the shell shows a square of the
-    head's painted hair (or, with none, there is no shell)."""
+def _hanging_hair(fit: FitResult, hair: Hair, rest_vertices_m: np.ndarray,
+                  confidence: np.ndarray, layout: UVLayout
+                  ) -> tuple[ShellMesh | None, ShellPhoto | None]:
+    """The long hair's shell around the rest head, and the photo's hair on the shell's tile.
+    Without a tile in the model's texture the shell shows a square of the head's painted hair
+    (or, with none, there is no shell)."""
     model: MorphableModel = fit.model
     tile = hair_tile(model)
     if tile is None:
         swatch = hair_swatch(hair_blend(confidence, layout, model.faces, hair), layout.covered)
         if swatch is None:
-            return None, albedo
-        return hair_shell(rest_vertices_m, _body(model), hair.hanging, swatch), albedo
+            return None, None
+        return hair_shell(rest_vertices_m, _body(model), hair.hanging, swatch), None
     shell = hair_shell(rest_vertices_m, _body(model), hair.hanging, tile)
     photo = max(fit.photos, key=lambda p: p.weight)
     view = ShellView(photo.detection.image, photo.camera, photo.vertices(model, fit.identity),
                      model.faces, hair.hanging.mask)
-    return shell, paint_shell(albedo, tile, shell, view, colour=hair.colour, seed=seed)
+    return shell, sample_shell(layout.size, tile, shell, view)
 
 
 def expression_range(fit: FitResult) -> dict[str, float] | None:

@@ -21,8 +21,9 @@ the head than ``MIN_CLEARANCE_M``, and curls in to the neck over its last ``CURL
 The shell's UVs fill a tile of the avatar's texture, its rows running down the tile, so the
 hair's grain streaks along it. ``make_room_for_hair`` makes the tile: it squeezes the teeth's UV
 block (their texture is flat ivory) into its lower half, and the upper half becomes the hair's.
-``paint_shell`` paints the tile: the photo where the photo sees that part of the shell, and the
-colour of the lit strands it sees there, with a grain, elsewhere. A model without a teeth block of
+``sample_shell`` reads the photo's hair on the tile and ``paint_shell`` paints it: the photo
+where the photo sees that part of the shell, and the colour of the lit strands it sees there,
+with a grain, elsewhere (the head's painted hair takes that colour too). A model without a teeth block of
 its own has no tile: the shell then shows a square of the head's painted hair (``hair_swatch``).
 
 Functions
@@ -31,7 +32,8 @@ measure_hanging_hair  photo + fitted head -> HangingHair (half-width per row and
 make_room_for_hair    face model -> the model with a texture tile for the shell (``hair_tile``)
 hair_swatch           hair blend of the texture -> a UV square painted hair everywhere
 hair_shell            rest head + HangingHair + UV rectangle -> the shell's mesh (ShellMesh)
-paint_shell           albedo + shell + photo -> the albedo with the shell's tile painted
+sample_shell          shell + photo -> the photo's hair on the shell's tile (ShellPhoto)
+paint_shell           albedo + ShellPhoto -> the albedo with the shell's tile painted
 hair_grain            the painted hair's strand-like grain
 lit_strands_colour    hair pixels -> the colour of their lit strands
 attach_shell          Avatar + ShellMesh -> the Avatar with the shell as its "hair" region
@@ -51,9 +53,10 @@ from revive_core.geometry.camera import Camera
 from revive_core.geometry.mesh import vertex_normals
 from revive_core.geometry.raster import rasterize
 
-__all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "ShellView", "attach_shell",
-           "hair_grain", "hair_shell", "hair_swatch", "hair_tile", "lit_strands_colour",
-           "make_room_for_hair", "measure_hanging_hair", "paint_shell"]
+__all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "ShellPhoto", "ShellView",
+           "attach_shell", "hair_grain", "hair_shell", "hair_swatch", "hair_tile",
+           "lit_strands_colour", "make_room_for_hair", "measure_hanging_hair", "paint_shell",
+           "sample_shell"]
 
 HAIR_REGION = "hair"
 ROW_M = 0.006  # height of one row of the measure and of the shell
@@ -472,19 +475,27 @@ class ShellView:
     hair_mask: np.ndarray  # (H, W) bool: where the hair may be (``HangingHair.mask``)
 
 
-def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], shell: ShellMesh,
-                view: ShellView, *, colour: np.ndarray, seed: int = 0) -> np.ndarray:
-    """``albedo`` (S, S, 3) uint8 with the shell's tile ``rect`` painted: the photo where it sees
-    that point of the shell (either layer) within ``view.hair_mask``, feathered into a colour
-    with the hair's grain (``hair_grain``) elsewhere. The colour is that of the lit strands
-    the photo shows on the shell, or ``colour`` (sRGB 0..1) where it shows too few: a headband
-    or a dark parting over the forehead must not colour long fair hair."""
-    size = albedo.shape[0]
+@dataclass
+class ShellPhoto:
+    """What the photo shows of the shell, texel by texel of its tile (``sample_shell``)."""
+
+    rows: np.ndarray  # (R,) texture rows of the tile
+    cols: np.ndarray  # (C,) texture columns of the tile
+    colours: np.ndarray  # (R, C, 3) sRGB 0..1: the photo's, or its nearest seen texel's
+    weight: np.ndarray  # (R, C, 1) 0..1: how much of the photo each texel takes
+    strands_colour: np.ndarray | None  # (3,) its lit strands' colour, when it sees enough
+
+
+def sample_shell(size: int, rect: tuple[float, float, float, float], shell: ShellMesh,
+                 view: ShellView) -> ShellPhoto | None:
+    """The photo's hair on the shell's tile ``rect`` of a ``size`` texture: where the photo
+    sees that point of the shell (either layer) within ``view.hair_mask``, its colour, trusted
+    as the shell faces the photo; None when the tile has no texel."""
     u0, v0, width_uv, height_uv = rect
     cols = np.arange(int(np.ceil(u0 * size)), int(np.floor((u0 + width_uv) * size)))
     rows = np.arange(int(np.ceil((1.0 - v0 - height_uv) * size)), int(np.floor((1.0 - v0) * size)))
     if not len(cols) or not len(rows):
-        return albedo
+        return None
     grid_rows = len(shell.vertices_m) // (2 * COLUMNS)
     across = np.clip(((cols + 0.5) / size - u0) / width_uv, 0.0, 1.0) * (COLUMNS - 1)
     down = np.clip(((rows + 0.5) / size - (1.0 - v0 - height_uv)) / height_uv, 0.0, 1.0) * (grid_rows - 1)
@@ -514,23 +525,38 @@ def paint_shell(albedo: np.ndarray, rect: tuple[float, float, float, float], she
         trust[new] = np.clip((facing[new] - FACING_LOW) / (FACING_HIGH - FACING_LOW), 0.0, 1.0)
         seen |= visible
     shape = (len(rows), len(cols))
-    seen, colour_map, trust = seen.reshape(shape), photo.reshape(*shape, 3), trust.reshape(shape)
+    seen, colours, trust = seen.reshape(shape), photo.reshape(*shape, 3), trust.reshape(shape)
     # Texels the depth test missed between seen ones (a rounding at a triangle's edge) take
     # their nearest seen neighbour's colour.
     closed = cv2.morphologyEx(seen.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
     if seen.any():
         nearest = distance_transform_edt(~seen, return_distances=False, return_indices=True)
-        colour_map = colour_map[nearest[0], nearest[1]]
+        colours = colours[nearest[0], nearest[1]]
     weight = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), FEATHER_TEXELS)
     weight = np.minimum(weight, closed) * cv2.GaussianBlur(trust.astype(np.float32), (0, 0),
                                                            FEATHER_TEXELS)
-    weight = weight[..., None]
+    strands_colour = None
     if seen.sum() >= MIN_SEEN_TEXELS:
-        strands = colour_map[seen].astype(np.float32)
+        strands = colours[seen].astype(np.float32)
         lightness = cv2.cvtColor(strands[:, None, :], cv2.COLOR_RGB2LAB)[:, 0, 0]
-        colour = lit_strands_colour(strands, lightness)
+        strands_colour = lit_strands_colour(strands, lightness)
+    return ShellPhoto(rows, cols, colours, weight[..., None], strands_colour)
+
+
+def paint_shell(albedo: np.ndarray, photo: ShellPhoto, *, colour: np.ndarray,
+                seed: int = 0) -> np.ndarray:
+    """``albedo`` (S, S, 3) uint8 with the shell's tile painted: the photo's hair where
+    ``photo`` trusts it, feathered into a colour with the hair's grain (``hair_grain``)
+    elsewhere. The colour is that of the lit strands the photo shows on the shell, or
+    ``colour`` (sRGB 0..1) where it shows too few: a headband or a dark parting over the
+    forehead must not colour long fair hair."""
+    size = albedo.shape[0]
+    rows, cols = photo.rows, photo.cols
+    if photo.strands_colour is not None:
+        colour = photo.strands_colour
     base = colour[None, None, :] * hair_grain(size, seed)[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1, None]
-    tile = np.clip(np.round((base * (1.0 - weight) + colour_map * weight) * 255.0), 0, 255).astype(np.uint8)
+    tile = np.clip(np.round((base * (1.0 - photo.weight) + photo.colours * photo.weight) * 255.0),
+                   0, 255).astype(np.uint8)
     # Its edge repeated into the padding: filtering at the tile's border must not fetch the
     # texels beyond it (a pale line along the hair's outline).
     margin = min(max(int(TILE_PADDING * size) - 1, 0), rows[0], cols[0], size - 1 - rows[-1],
