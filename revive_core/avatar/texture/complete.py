@@ -295,20 +295,19 @@ def _train_and_generate(albedo, settings, coarse, known, unseen, mirrored, devic
         unseen_in = tensors.unseen_batch(unseen_corners, settings, rng, noise_source)
         real = tensors.real_batch(seen_corners, settings, rng)
 
+        # One generator pass serves both updates: the discriminator's step does not change it.
+        out_holes = holes.composite(generator(*holes.inputs))
+        out_unseen = unseen_in.composite(generator(*unseen_in.inputs))
+
         # Discriminator: the person's real skin against generated skin.
-        with torch.no_grad():
-            fake_holes = holes.composite(generator(*holes.inputs))
-            fake_unseen = unseen_in.composite(generator(*unseen_in.inputs))
         d_loss = F.relu(1 - discriminator(real)).mean() + 0.5 * (
-            F.relu(1 + discriminator(fake_holes)).mean()
-            + F.relu(1 + discriminator(fake_unseen)).mean())
+            F.relu(1 + discriminator(out_holes.detach())).mean()
+            + F.relu(1 + discriminator(out_unseen.detach())).mean())
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
 
         # Generator: fool the discriminator, keep the tone right, respect symmetry.
-        out_holes = holes.composite(generator(*holes.inputs))
-        out_unseen = unseen_in.composite(generator(*unseen_in.inputs))
         adversarial = -0.5 * (discriminator(out_holes).mean() + discriminator(out_unseen).mean())
         reconstruction = _masked_l1(_blur(out_holes), _blur(holes.target), holes.hole)
         symmetry = _masked_l1(_blur(out_unseen), _blur(unseen_in.target),
