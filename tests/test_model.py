@@ -352,6 +352,26 @@ def test_rasterizer_matches_a_per_pixel_reference():
     assert np.allclose(bary[face_id >= 0].sum(1), 1.0, atol=1e-5)
 
 
+def test_the_head_facing_the_camera_alone_gives_the_same_depth_test_at_half_the_triangles():
+    from scipy.spatial.transform import Rotation
+
+    from revive_core.avatar.model.registry import find_model
+    from revive_core.geometry.camera import Camera
+    from revive_core.geometry.raster import facing_faces, rasterize
+
+    model = find_model("default")
+    camera = Camera.for_photo(320, 320).posed((0.0, 0.5, 0.0), (0.0, 0.0, -0.7))
+    vertices = model.vertices_m @ Rotation.from_euler("x", 0.2).as_matrix().T
+    pixels, depth = camera.project(vertices)
+    facing = facing_faces(model.faces, pixels)
+    assert 0.3 < len(facing) / len(model.faces) < 0.7
+    all_ids, _, all_depth = rasterize(pixels, model.faces, (320, 320), depth)
+    ids, _, front_depth = rasterize(pixels, facing, (320, 320), depth)
+    np.testing.assert_array_equal(ids >= 0, all_ids >= 0)
+    covered = all_ids >= 0
+    assert np.mean(np.abs(front_depth[covered] - all_depth[covered]) < 1e-6) > 0.999
+
+
 def test_fit_counts_landmarks_on_the_far_side_of_a_turned_head_less(model):
     from scipy.spatial.transform import Rotation
 

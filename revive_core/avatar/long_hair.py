@@ -51,7 +51,7 @@ from revive_core.avatar.model.morphable import MorphableModel
 from revive_core.formats import Avatar
 from revive_core.geometry.camera import Camera
 from revive_core.geometry.mesh import vertex_normals
-from revive_core.geometry.raster import rasterize
+from revive_core.geometry.raster import facing_faces, rasterize
 
 __all__ = ["HAIR_REGION", "HangingHair", "HeadRows", "ShellMesh", "ShellPhoto", "ShellView",
            "attach_shell", "hair_grain", "hair_shell", "hair_swatch", "hair_tile",
@@ -505,7 +505,8 @@ def sample_shell(size: int, rect: tuple[float, float, float, float], shell: Shel
     everything = np.concatenate([view.head_vertices_m, shell.vertices_m])
     faces = np.concatenate([view.head_faces, shell.faces + len(view.head_vertices_m)])
     vertex_px, vertex_depth = camera.project(everything)
-    _, _, zbuffer = rasterize(vertex_px, faces, (camera.width, camera.height), depth=vertex_depth)
+    _, _, zbuffer = rasterize(vertex_px, facing_faces(faces, vertex_px),
+                              (camera.width, camera.height), depth=vertex_depth)
     photo = np.zeros((len(down), 3))
     seen = np.zeros(len(down), bool)
     trust = np.zeros(len(down))

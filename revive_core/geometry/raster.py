@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rasterize"]
+__all__ = ["facing_faces", "rasterize"]
 
 BATCH_PIXELS = 2_000_000  # candidate pixels tested at once (memory ~ 100 bytes each)
 
@@ -105,3 +105,12 @@ def rasterize(points_px: np.ndarray, faces: np.ndarray, size: tuple[int, int],
         zbuffer[pixels[win]] = z[win]
     return (face_id.reshape(height, width), bary.reshape(height, width, 3),
             zbuffer.reshape(height, width))
+
+
+def facing_faces(faces: np.ndarray, points_px: np.ndarray) -> np.ndarray:
+    """The triangles of ``faces`` turned toward the camera: counter-clockwise in the image
+    (y down) for a mesh whose triangles wind counter-clockwise seen from outside. A closed
+    mesh's others lie behind them, so a depth test needs only these (about half the work)."""
+    a, b, c = (points_px[faces[:, k]] for k in range(3))
+    signed = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    return faces[signed < 0]

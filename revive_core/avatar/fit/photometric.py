@@ -18,7 +18,7 @@ from scipy.ndimage import map_coordinates
 from scipy.spatial.transform import Rotation
 
 from revive_core.avatar.fit.pose import POSE_SIZE, photo_block, right_jacobian, skew_matrices
-from revive_core.geometry.raster import rasterize
+from revive_core.geometry.raster import facing_faces, rasterize
 from revive_core.geometry.spherical_harmonics import sh_basis, sh_gradient
 from revive_core.geometry.srgb import luminance, srgb_to_linear
 
@@ -84,7 +84,7 @@ class PhotometricTerm:
             vertex_px, vertex_depth = camera.project(vertices)
             grid = min(1.0, DEPTH_FACE_PX / photo.scale)
             size = (int(np.ceil(camera.width * grid)), int(np.ceil(camera.height * grid)))
-            _, _, zbuffer = rasterize(vertex_px * grid, _facing_camera(self.occluders, vertex_px),
+            _, _, zbuffer = rasterize(vertex_px * grid, facing_faces(self.occluders, vertex_px),
                                       size, depth=vertex_depth)
             points, normals, _, _ = self._geometry(identity, block[POSE_SIZE:])
             pixels, depth = camera.project(points)
@@ -189,13 +189,6 @@ class PhotometricTerm:
             rows[p, :, start:start + 3] = turn_point - turn_normal
             rows[p, :, start + 3:start + 6] = d_cam
         return values, bases, rows
-
-
-def _facing_camera(faces: np.ndarray, vertex_px: np.ndarray) -> np.ndarray:
-    """The triangles turned toward the camera (counter-clockwise in the photo, y down)."""
-    a, b, c = (vertex_px[faces[:, k]] for k in range(3))
-    signed = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-    return faces[signed < 0]
 
 
 def _face_samples(model) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 from revive_core.avatar.segment import person_mask
 from revive_core.avatar.texture.uv import UVLayout
 from revive_core.geometry.camera import Camera
-from revive_core.geometry.raster import rasterize
+from revive_core.geometry.raster import facing_faces, rasterize
 from revive_core.geometry.srgb import srgb_to_linear
 
 __all__ = ["INNER_LIPS", "PhotoView", "ViewSamples", "sample_view"]
@@ -91,7 +91,8 @@ def sample_view(view: PhotoView, faces: np.ndarray, layout: UVLayout,
 
     # Depth test against the whole mesh as the photo sees it.
     vertex_px, vertex_depth = cam.project(vertices)
-    face_id, _, zbuffer = rasterize(vertex_px, faces, (cam.width, cam.height), depth=vertex_depth)
+    face_id, _, zbuffer = rasterize(vertex_px, facing_faces(faces, vertex_px),
+                                    (cam.width, cam.height), depth=vertex_depth)
     col = np.clip(pixels[:, 0].astype(int), 0, cam.width - 1)
     row = np.clip(pixels[:, 1].astype(int), 0, cam.height - 1)
     inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < cam.width) & \
