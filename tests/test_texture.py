@@ -514,3 +514,17 @@ def test_lips_the_photo_did_not_show_take_the_seen_lips_colour_not_the_skins():
     # Too little of the lips seen: their colour is unknown, nothing is filled.
     unchanged, _ = fill_lips(values, np.where(lips, 0.0, 1.0), lips, 0.5, points)
     np.testing.assert_array_equal(unchanged, values)
+
+
+def test_near_the_silhouette_shaded_skin_is_kept_and_hair_or_background_dropped():
+    from revive_core.avatar.texture.project import _colour_outliers
+
+    skin = srgb_to_linear(np.array([0.85, 0.64, 0.52]))
+    reference = np.tile(skin, (400, 1))
+    shaded = skin * 0.3  # the same skin turned away from the light: darker, the same hue
+    grey_hair, backdrop = srgb_to_linear(np.array([0.55, 0.55, 0.56])), srgb_to_linear(np.array([0.2, 0.35, 0.7]))
+    colours = np.concatenate([reference, [shaded, grey_hair, backdrop]])
+    confidence = np.concatenate([np.ones(400), [0.2, 0.2, 0.2]])
+    well_seen = np.arange(len(colours)) < 400
+    np.testing.assert_array_equal(_colour_outliers(colours, confidence, well_seen)[400:],
+                                  [False, True, True])

@@ -32,6 +32,9 @@ MIN_FACING = 0.2  # cosine of the steepest viewing angle that still counts
 EDGE_MARGIN_PX = 2  # photo pixels next to a silhouette or occlusion edge are not trusted
 SILHOUETTE_BAND = 0.06  # confidence fades over this fraction of the head's size in the photo
 OUTLIER_DELTA_E = 22.0  # near the silhouette, colours this far from the skin's are dropped
+# ... counting only this share of a difference in lightness: skin turning away from the light
+# is darker but keeps its hue (a full count dropped whole shaded cheeks, a seam at 30 degrees)
+OUTLIER_LIGHTNESS_SHARE = 0.5
 PERSON_LOW, PERSON_HIGH = 0.3, 0.7  # person probability: below LOW dropped, above HIGH kept
 # mediapipe's inner lip contour, around the mouth's opening
 INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
@@ -139,13 +142,15 @@ def _mouth_opening(contour_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray
 
 def _colour_outliers(colours: np.ndarray, confidence: np.ndarray,
                      reference: np.ndarray) -> np.ndarray:
-    """(N,) bool: colours far (CIELAB) from the median of the well-seen ``reference`` texels."""
+    """(N,) bool: colours far (CIELAB, lightness counting ``OUTLIER_LIGHTNESS_SHARE``) from the
+    median of the well-seen ``reference`` texels."""
     trusted = reference & (confidence > 0.5 * confidence.max(initial=0.0))
     if trusted.sum() < 100:
         return np.zeros(len(colours), bool)
     lab = cv2.cvtColor(np.clip(colours, 0, 1).astype(np.float32).reshape(-1, 1, 3),
                        cv2.COLOR_LRGB2Lab).reshape(-1, 3)
-    return np.linalg.norm(lab - np.median(lab[trusted], axis=0), axis=1) > OUTLIER_DELTA_E
+    difference = (lab - np.median(lab[trusted], axis=0)) * [OUTLIER_LIGHTNESS_SHARE, 1.0, 1.0]
+    return np.linalg.norm(difference, axis=1) > OUTLIER_DELTA_E
 
 
 def _depth_edges(zbuffer: np.ndarray, covered: np.ndarray) -> np.ndarray:
