@@ -43,6 +43,25 @@ def run_python(script: str, *, timeout: float = 180) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def staged_head(folder: Path, size: int) -> str:
+    """Script lines (for ``run_python``): a fresh scene with the avatar in ``folder`` imported and
+    staged at ``size`` pixels square, as ``scene`` and ``head``."""
+    return f"""
+        import json, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        import bpy
+        import numpy as np
+        from blender_addon.imp.head import import_avatar
+        from blender_addon.render.settings import configure_render
+        from blender_addon.revive_formats import read_avatar
+        from blender_addon.stage.stage import setup_stage
+        bpy.ops.wm.read_homefile(use_empty=True)
+        scene = bpy.context.scene
+        head = import_avatar(read_avatar({str(folder)!r}))
+        setup_stage(scene, head, resolution=({size}, {size}), visible_label=False)
+        """
+
+
 def landmark(avatar, index: int) -> np.ndarray:
     """Landmark ``index`` of ``avatar`` in Revive's axes (+Y up)."""
     corners = avatar.vertices_m[avatar.faces[avatar.landmark_faces[index]]]
@@ -271,19 +290,7 @@ def test_an_avatar_without_hair_weights_grows_no_hair(head_avatar, tmp_path):
 def test_one_cycles_frame_of_a_head_with_hair_renders_headless(head_avatar, tmp_path):
     folder = write_avatar(head_avatar, tmp_path / "avatar")
     png = tmp_path / "frame.png"
-    r = run_python(f"""
-        import json, sys, time
-        sys.path.insert(0, {str(ROOT)!r})
-        import bpy
-        import numpy as np
-        from blender_addon.imp.head import import_avatar
-        from blender_addon.render.settings import configure_render
-        from blender_addon.revive_formats import read_avatar
-        from blender_addon.stage.stage import setup_stage
-        bpy.ops.wm.read_homefile(use_empty=True)
-        scene = bpy.context.scene
-        head = import_avatar(read_avatar({str(folder)!r}))
-        setup_stage(scene, head, resolution=(96, 96), visible_label=False)
+    r = run_python(staged_head(folder, 96) + f"""
         configure_render(scene, device="cpu", samples=4, denoise=False, quiet=True)
         scene.render.filepath = {str(png)!r}
         scene.render.image_settings.file_format = "PNG"
@@ -302,18 +309,7 @@ def test_one_cycles_frame_of_a_head_with_hair_renders_headless(head_avatar, tmp_
 
 def test_the_preview_preset_denoises_so_hair_strands_render_without_grain(head_avatar, tmp_path):
     folder = write_avatar(head_avatar, tmp_path / "avatar")
-    r = run_python(f"""
-        import json, sys
-        sys.path.insert(0, {str(ROOT)!r})
-        import bpy
-        from blender_addon.imp.head import import_avatar
-        from blender_addon.render.settings import configure_render
-        from blender_addon.revive_formats import read_avatar
-        from blender_addon.stage.stage import setup_stage
-        bpy.ops.wm.read_homefile(use_empty=True)
-        scene = bpy.context.scene
-        head = import_avatar(read_avatar({str(folder)!r}))
-        setup_stage(scene, head, resolution=(128, 128), visible_label=False)
+    r = run_python(staged_head(folder, 128) + f"""
         scene.render.image_settings.file_format = "PNG"
         denoised = {{}}
         for name, denoise in (("preset", None), ("raw", False)):

@@ -23,8 +23,9 @@ hair's grain streaks along it. ``make_room_for_hair`` makes the tile: it squeeze
 block (their texture is flat ivory) into its lower half, and the upper half becomes the hair's.
 ``sample_shell`` reads the photo's hair on the tile and ``paint_shell`` paints it: the photo
 where the photo sees that part of the shell, and the colour of the lit strands it sees there,
-with a grain, elsewhere (the head's painted hair takes that colour too). A model without a teeth block of
-its own has no tile: the shell then shows a square of the head's painted hair (``hair_swatch``).
+with a grain, elsewhere (the head's painted hair takes that colour too). A model without a teeth
+block of its own has no tile: the shell then shows a square of the head's painted hair
+(``hair_swatch``).
 
 Functions
 ---------
