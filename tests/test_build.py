@@ -16,6 +16,7 @@ from PIL import Image
 from revive_core.avatar.build import build_avatar
 from revive_core.avatar.consent import parse_consent
 from revive_core.avatar.detect import detect_face
+from revive_core.avatar.lips_closed import close_lips
 from revive_core.errors import InputError
 from revive_core.formats import read_avatar
 from revive_core.avatar.model.registry import find_model
@@ -93,10 +94,10 @@ def test_avatar_folder_holds_every_file_and_the_consent(sample_avatar):
     assert centre[0] > centre[2] + 15  # skin, not a grey placeholder
 
 
-def test_rig_neutral_has_the_photo_expression_removed(sample_avatar):
+def test_rig_neutral_has_the_photo_expression_removed_and_its_lips_together(sample_avatar):
     avatar = read_avatar(sample_avatar)
     model = find_model("default")
-    rest = model.shape(np.array(avatar.provenance["identity"]))
+    rest = close_lips(model, model.shape(np.array(avatar.provenance["identity"])))
     brows = model.landmarks(rest)[0][[70, 300], 1].min()
     # The middle of the face below the brows: the hair volume never reaches it.
     face = model.region_mask("face") & (rest[:, 1] < brows - 0.01) & (np.abs(rest[:, 0]) < 0.05)

@@ -23,6 +23,7 @@ from revive_core.formats.arkit import ARKIT_BLENDSHAPES
 from revive_core.avatar.gltf import avatar_glb
 from revive_core.avatar.hair import (BROWS, Hair, estimate_hair, grow_hair, hair_blend, hair_candidates,
                                      paint_hair)
+from revive_core.avatar.lips_closed import close_lips
 from revive_core.avatar.long_hair import (HeadRows, ShellMesh, ShellPhoto, ShellView, attach_shell,
                                           hair_shell, hair_swatch, hair_tile, make_room_for_hair,
                                           paint_shell, sample_shell)
@@ -98,7 +99,7 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     hair = hair_for_fit(fit)
     layout = uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
                        vertices_m=fit.neutral_vertices)
-    with_volume = grow_hair(fit.neutral_vertices, model.faces, hair)
+    with_volume = grow_hair(close_lips(model, fit.neutral_vertices), model.faces, hair)
     shell, shell_photo = (None, None) if hair.hanging is None else _hanging_hair(
         fit, hair, with_volume, texture.confidence, layout)
     if shell_photo is not None and shell_photo.strands_colour is not None:
