@@ -331,3 +331,23 @@ def test_the_ears_stay_bare_while_the_scalp_above_them_and_the_sideburns_get_hai
     assert ear.sum() > 100 and above_ear.sum() > 10 and sideburn.sum() > 5
     assert not candidates[ear].any(), "hair in the photo over an ear is not painted on it"
     assert hidden_ok[above_ear].all() and hidden_ok[sideburn].all()
+
+
+def test_hair_is_painted_only_where_no_photo_saw_the_texel_well():
+    from revive_core.avatar.hair import Hair, hair_blend
+    from revive_core.avatar.texture.uv import uv_layout
+
+    model = find_model("default")
+    layout = uv_layout(model.uvs, model.uv_faces, 128, faces=model.faces, vertices_m=model.vertices_m)
+    count = len(model.vertices_m)
+    hair = Hair(colour=np.full(3, 0.2), coverage=1.0, vertex_weights=np.ones(count),
+                volume_weights=np.ones(count), thickness_m=0.01)
+    confidence = np.zeros((128, 128))
+    rows, cols = layout.rows, layout.cols
+    best, well, poorly = rows < 40, (rows >= 40) & (rows < 80), rows >= 80
+    confidence[rows[best], cols[best]] = 0.95
+    confidence[rows[well], cols[well]] = 0.4  # above the trusted level (0.3 of the best)
+    confidence[rows[poorly], cols[poorly]] = 0.1
+    blend = hair_blend(confidence, layout, model.faces, hair)[rows, cols]
+    assert blend[best].max() == 0.0 and blend[well].max() == 0.0, "a well-seen texel keeps the photo"
+    np.testing.assert_allclose(np.median(blend[poorly]), 1.0 - 0.1 / (0.3 * 0.95), atol=0.02)

@@ -33,6 +33,7 @@ from scipy.ndimage import distance_transform_edt
 
 from revive_core.avatar.long_hair import (HangingHair, HeadRows, hair_grain, lit_strands_colour,
                                           measure_hanging_hair)
+from revive_core.avatar.texture.fuse import trusted_level
 from revive_core.avatar.texture.uv import UVLayout
 from revive_core.geometry.camera import Camera
 from revive_core.geometry.mesh import vertex_normals
@@ -279,9 +280,9 @@ def paint_hair(albedo: np.ndarray, confidence: np.ndarray, layout: UVLayout, fac
                hair: Hair, *, seed: int = 0) -> np.ndarray:
     """``albedo`` (S, S, 3) uint8 with hair where the weights say so and no photo saw well.
 
-    Where a photo saw the texel (``confidence`` near 1) its colour is kept: it is the real hair
-    or the real hairline. Elsewhere the hair colour with a fine, strand-like grain is blended
-    in by the hair weight.
+    Where a photo saw the texel well (``confidence`` at the texture's trusted level or above,
+    ``fuse.trusted_level``) its colour is kept: it is the real hair or the real hairline.
+    Elsewhere the hair colour with a fine, strand-like grain is blended in by the hair weight.
     """
     blend = hair_blend(confidence, layout, faces, hair)
     texture = np.clip(hair.colour[None, None, :] * hair_grain(layout.size, seed)[..., None], 0.0, 1.0)
@@ -297,7 +298,11 @@ def hair_blend(confidence: np.ndarray, layout: UVLayout, faces: np.ndarray, hair
     smoothed = _smooth(hair.vertex_weights, faces, np.ones(len(hair.vertex_weights), bool),
                        HAIRLINE_SMOOTHING_STEPS)
     weight = _smoothstep(np.einsum("nk,nk->n", layout.bary, smoothed[faces[layout.faces]]), 0.3, 0.7)
-    seen = np.clip(confidence[layout.rows, layout.cols], 0.0, 1.0)
+    # Relative to the trusted level, as the texture itself counts a texel as seen: measured
+    # against 1, a forehead the photo saw well still took a third of the hair's colour where
+    # the weights said hair, a dark band down a tall forehead under slicked-back hair.
+    level = trusted_level(confidence, confidence > 0)
+    seen = np.clip(confidence[layout.rows, layout.cols] / level, 0.0, 1.0)
     blend = layout.scatter(np.clip(weight, 0.0, 1.0) * (1.0 - seen))
     # Texels just outside the UV islands (the gutter) take their nearest island texel's blend,
     # or seams would show the old colour as a thin line when the texture is filtered.
