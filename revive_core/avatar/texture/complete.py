@@ -20,8 +20,8 @@ How it works:
    (half by default: see ``CompletionSettings``); partly seen texels are mixed by their
    confidence.
 
-Training runs on two CPU threads (see ``_fixed_cpu_threads``): about 45 s at 1024 x 1024 on
-two idle cores (300 steps; 65 s on one thread), longer on a busy machine; with a CUDA GPU it runs
+Training runs on two CPU threads (see ``_fixed_cpu_threads``): about 37 s at 1024 x 1024 on
+two cores (300 steps, one generator pass each), longer on a busy machine; with a CUDA GPU it runs
 there (about 10 s at 1024 and at 2048 on an H200; the steps train on patches, so the size
 matters little). Seeded: the same inputs and seed give the same texture, on the CPU and on
 CUDA (deterministic cuDNN; the upsampling and blur avoid ops whose gradients are not).
