@@ -203,3 +203,12 @@ def test_several_faces_use_the_largest_with_a_warning(tmp_path, caplog):
     assert detection.faces_found == 2
     assert detection.landmarks_px[:, 0].mean() < 460
     assert "using the largest" in caplog.text
+
+
+def test_the_built_in_fallback_model_builds_an_avatar_with_hair_from_the_sample(tmp_path):
+    """The fallback model's body ends at the jaw (its neck is a region of its own): looking for
+    hair hanging past the neck must not stop the build."""
+    avatar = build_avatar([SAMPLE], tmp_path / "avatar", consent=CONSENT, model="builtin",
+                          texture_method="delit", texture_size=256)
+    assert read_avatar(tmp_path / "avatar").vertex_count == avatar.vertex_count
+    assert avatar.hair_weights is not None and (avatar.hair_weights > 0.5).sum() > 100

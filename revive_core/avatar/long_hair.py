@@ -243,6 +243,8 @@ def _outline_half_width(outline: np.ndarray, side: float, y: float) -> float:
 def _neck_half_width(vertices_m: np.ndarray, head: HeadRows) -> np.ndarray:
     """(2,) the narrowest the body is on each side below the face (its neck)."""
     below = head.body & (vertices_m[:, 1] < head.outline[:, 1].min())
+    if not below.any():  # a model whose body ends at the jaw (the built-in one's neck is apart)
+        return np.zeros(2)
     widths = []
     for side in (-1.0, 1.0):
         narrowest = np.inf
