@@ -398,7 +398,8 @@ SCENE_SCRIPT = """
             list(socket.default_value)[:3]
 
     skin, eye, teeth, mouth = (principled(m) for m in mesh.materials)
-    rough = skin.inputs["Roughness"].links[0].from_node
+    rough = skin.inputs["Roughness"].links[0].from_node  # the mix toward matte painted hair
+    rough = next(s for s in rough.inputs if s.identifier == "A_Float").links[0].from_node
     out["skin"] = {{"roughness": [rough.inputs["To Min"].default_value,
                                  rough.inputs["To Max"].default_value],
                    "subsurface": value(skin, "Subsurface Weight", "Subsurface"),

@@ -131,6 +131,9 @@ LOOKDEV_SCRIPT = """
     def value(node, name):
         socket = node.inputs[name]
         source = socket.links[0].from_node if socket.is_linked else None
+        if source is not None and source.bl_idname == "ShaderNodeMix":  # the skin, away from hair
+            socket = next(s for s in source.inputs if s.identifier == "A_Float")
+            source = socket.links[0].from_node if socket.is_linked else None
         if source is not None and source.bl_idname == "ShaderNodeMapRange":  # skin roughness
             return [source.inputs["To Min"].default_value, source.inputs["To Max"].default_value]
         v = socket.default_value
@@ -366,3 +369,28 @@ def test_a_long_hair_shell_imports_with_the_hair_material_and_grows_no_strands(h
     assert (index[-shell_polygons:] == hair).all() and (index[:-shell_polygons] != hair).all()
     assert r["subsurface"] == 0.0 and r["textured"]
     assert r["curves"] == 0
+
+
+def test_the_skin_is_matte_where_the_head_carries_painted_hair(head_avatar, tmp_path):
+    """The hair weights travel into Blender as a mesh attribute and turn the skin material
+    rough and without subsurface there: painted hair shone like a bald crown in the light."""
+    folder = write_avatar(head_avatar, tmp_path / "avatar")
+    r = run_python(staged_head(folder, 64) + """
+        from blender_addon.imp.materials import HAIR_ATTRIBUTE
+        weights = np.zeros(len(head.data.vertices), np.float32)
+        head.data.attributes[HAIR_ATTRIBUTE].data.foreach_get("value", weights)
+        skin = next(m for m in head.data.materials if m["revive_kind"] == "skin")
+        bsdf = next(n for n in skin.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+        driven = {}
+        for name in ("Roughness", "Subsurface Weight"):
+            mix = bsdf.inputs[name].links[0].from_node
+            socket = {s.identifier: s for s in mix.inputs}
+            driven[name] = [socket["Factor_Float"].links[0].from_node.attribute_name,
+                            socket["B_Float"].default_value]
+        print("RESULT " + json.dumps({"weights": weights.tolist(), "driven": driven}))
+        """)
+    assert head_avatar.hair_weights is not None
+    np.testing.assert_allclose(r["weights"], np.clip(head_avatar.hair_weights, 0, 1), atol=1e-6)
+    attribute, roughness = r["driven"]["Roughness"]
+    assert attribute == "revive_hair" and roughness > 0.8
+    assert r["driven"]["Subsurface Weight"] == ["revive_hair", 0.0]

@@ -12,7 +12,9 @@ kind           material
 =============  ==============================================================================
 skin           the albedo texture; subsurface weight 0.2, radius (3.6, 1.4, 0.8) mm scaled to
                the head's size, random walk (skin); roughness 0.45 varying by +-0.05 over
-               a few millimetres; IOR 1.4
+               a few millimetres; IOR 1.4. Where the head carries hair (the mesh attribute
+               ``revive_hair``, its hair weights), matte: roughness 0.85, a fifth of the
+               specular, no subsurface (painted hair shone like a bald crown in the light)
 eye            a whole eyeball (models that don't split it): the albedo, roughness 0.05, a clear
                coat (wet cornea)
 sclera         the white of the eye: the albedo, roughness 0.25, a little subsurface
@@ -39,9 +41,9 @@ import numpy as np
 from ..revive_formats import Avatar
 from ..revive_formats.polygons import first_triangles
 
-__all__ = ["KINDS", "REFERENCE_HEAD_M", "SKIN_ROUGHNESS", "SKIN_SSS_RADIUS_MM", "SKIN_SUBSURFACE",
-           "assign_materials", "cleared_node_tree", "face_regions", "material_kind",
-           "set_input"]
+__all__ = ["HAIR_ATTRIBUTE", "KINDS", "REFERENCE_HEAD_M", "SKIN_ROUGHNESS", "SKIN_SSS_RADIUS_MM",
+           "SKIN_SUBSURFACE", "assign_materials", "cleared_node_tree", "face_regions",
+           "material_kind", "set_input"]
 
 KINDS = ("skin", "eye", "sclera", "iris", "pupil", "teeth", "mouth", "hair")
 _PREFIX = {"eye": ("eye",), "teeth": ("teeth", "tooth"),
@@ -51,6 +53,8 @@ _IRIS = ("iris", "cornea")
 SKIN_ROUGHNESS = 0.45
 SKIN_SUBSURFACE = 0.2
 SKIN_SSS_RADIUS_MM = (3.6, 1.4, 0.8)  # red scatters deepest (Jensen et al.'s skin, rounded)
+HAIR_ATTRIBUTE = "revive_hair"  # per vertex: the avatar's hair weights, 0..1
+HAIR_ROUGHNESS, HAIR_SPECULAR = 0.85, 0.1  # the skin material where it carries painted hair
 REFERENCE_HEAD_M = 0.23  # chin to crown of an adult head: the skin's scattering is sized to it
 
 
@@ -130,6 +134,9 @@ def assign_materials(mesh: bpy.types.Mesh, avatar: Avatar, name: str, *,
         first_triangles(avatar.polygon_triangles, len(avatar.faces))]
     region_slot = np.array([slots[k] for k in kinds], dtype=np.int32)
     mesh.polygons.foreach_set("material_index", region_slot[np.clip(per_face, 0, len(kinds) - 1)])
+    if avatar.hair_weights is not None and len(avatar.hair_weights) == len(mesh.vertices):
+        attribute = mesh.attributes.new(HAIR_ATTRIBUTE, "FLOAT", "POINT")
+        attribute.data.foreach_set("value", np.clip(avatar.hair_weights, 0.0, 1.0).astype(np.float32))
     return slots
 
 
@@ -201,15 +208,43 @@ def _skin(name: str, image: bpy.types.Image, scale: float = 1.0) -> bpy.types.Ma
     to_roughness.location = (bsdf.location.x - 450, bsdf.location.y - 350)
     links.new(coordinates.outputs["Object"], noise.inputs["Vector"])
     links.new(noise.outputs["Fac"], to_roughness.inputs["Value"])
-    links.new(to_roughness.outputs["Result"], bsdf.inputs["Roughness"])
     set_input(bsdf, ("IOR",), 1.4)
     set_input(bsdf, ("Subsurface Weight", "Subsurface"), SKIN_SUBSURFACE)
+    # Painted hair is matte: by the hair weights (0 where the mesh has none), less shine.
+    hair = nodes.new("ShaderNodeAttribute")
+    hair.name = hair.label = "Revive hair weight"
+    hair.attribute_type, hair.attribute_name = "GEOMETRY", HAIR_ATTRIBUTE
+    hair.location = (bsdf.location.x - 700, bsdf.location.y - 600)
+    for k, (socket_names, hair_value) in enumerate((
+            (("Roughness",), HAIR_ROUGHNESS),
+            (("Specular IOR Level", "Specular"), HAIR_SPECULAR),
+            (("Subsurface Weight", "Subsurface"), 0.0))):
+        socket = next((bsdf.inputs[n] for n in socket_names if n in bsdf.inputs), None)
+        if socket is None:
+            continue
+        mix = nodes.new("ShaderNodeMix")
+        mix.data_type = "FLOAT"
+        mix.name = mix.label = f"Revive hair {socket.name.lower()}"
+        mix.location = (bsdf.location.x - 250, bsdf.location.y - 350 - 150 * k)
+        if socket.name == "Roughness":
+            links.new(to_roughness.outputs["Result"], _socket(mix.inputs, "A_Float"))
+        else:
+            _socket(mix.inputs, "A_Float").default_value = socket.default_value
+        _socket(mix.inputs, "B_Float").default_value = hair_value
+        links.new(hair.outputs["Fac"], _socket(mix.inputs, "Factor_Float"))
+        links.new(_socket(mix.outputs, "Result_Float"), socket)
     set_input(bsdf, ("Subsurface Radius",), SKIN_SSS_RADIUS_MM)
     set_input(bsdf, ("Subsurface Scale",), 0.001 * scale)  # the radius is in millimetres
     set_input(bsdf, ("Subsurface IOR",), 1.4)
     _subsurface_method(bsdf, ("RANDOM_WALK_SKIN", "RANDOM_WALK"))
     material.diffuse_color = (0.8, 0.62, 0.52, 1.0)  # viewport / Workbench colour
     return material
+
+
+def _socket(sockets, identifier: str):
+    """The socket of ``sockets`` with this identifier (a Mix node's A, B and Result come in
+    one socket per data type, all with the same name)."""
+    return next(s for s in sockets if s.identifier == identifier)
 
 
 def _subsurface_method(bsdf: bpy.types.Node, methods: tuple[str, ...]) -> None:
