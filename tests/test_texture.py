@@ -270,6 +270,24 @@ def test_painted_eye_takes_the_photo_where_it_saw_the_eye_and_its_sclera_tone():
     assert np.abs(colours[back].mean() - 0.68).max() < 0.04
 
 
+
+def test_the_painted_sclera_continues_the_shaded_sclera_the_photo_saw():
+    """A photo's sclera is shaded by the lids and the corners of the eye; the painted rest of
+    the ball takes that tone, not a whiter one that shows as white wedges beside it."""
+    points = _unit_sphere_points(4000) * 0.012
+    rows, cols = np.divmod(np.arange(len(points)), 64)
+    radius = np.hypot(points[:, 0], points[:, 1])
+    opening = (points[:, 2] > 0.006) & (np.abs(points[:, 1]) < 0.004)
+    shade = np.where(points[:, 1] > 0, 0.62, 0.50)  # the half under the upper lid darker
+    photo = np.where((radius < 0.0058)[:, None], [0.30, 0.45, 0.60], shade[:, None])
+    albedo = np.zeros((64, 64, 3))
+    paint_parts(albedo, rows, cols, np.zeros(len(points), int), ["eye_left"], points,
+                np.zeros(len(points), bool), photo_eyes=(photo, opening.astype(float)))
+    seen_sclera = opening & (radius > 0.007)
+    back = points[:, 2] < -0.006
+    painted = albedo[rows, cols][back].mean()
+    assert abs(painted - np.median(photo[seen_sclera].mean(1))) < 0.04, painted
+
 # -- bakes of a rendered head ----------------------------------------------------------------
 
 def test_delighting_takes_out_a_quarter_of_the_lighting_that_blur_keeps(rendered):

@@ -22,7 +22,7 @@ IRIS_RADIUS_M = 0.0059
 PUPIL_RADIUS_M = 0.0021
 DEFAULT_IRIS = np.array([0.36, 0.22, 0.12])  # brown, the commonest iris colour (sRGB 0..1)
 SCLERA = np.array([0.93, 0.90, 0.86])
-SCLERA_LEVELS = (0.62, 0.9)  # the painted sclera's brightness is kept within these (sRGB mean)
+SCLERA_LEVELS = (0.45, 0.9)  # the painted sclera's brightness (sRGB mean): never grey-dark
 TEETH = np.array([0.90, 0.86, 0.76])
 GUMS = np.array([0.76, 0.40, 0.42])
 LASHES = np.array([0.08, 0.06, 0.05])
@@ -147,14 +147,18 @@ def _eye(points: np.ndarray, centre: np.ndarray, photo: np.ndarray, seen: np.nda
 
 def _sclera_tone(points: np.ndarray, centre: np.ndarray, photo: np.ndarray,
                  weight: np.ndarray) -> np.ndarray:
-    """The sclera's colour where the photos saw it well (its brighter half, as the upper lid
-    shades the rest), kept pale and nearly grey; SCLERA when too little of it shows."""
+    """The median colour of the sclera where the photos saw it well, nearly grey and within
+    ``SCLERA_LEVELS``; SCLERA when too little of it shows.
+
+    The painted sclera fills what the photos did not see: the corners of the opening and the
+    ball under the lids. It continues the sclera seen beside it, shade included; a paler one
+    left white wedges at the corners of a shaded eye, a staring
+    look the photo does not have."""
     radius = np.hypot(*(points[:, :2] - centre).T)
     seen = photo[(weight > 0.5) & (radius > 1.15 * IRIS_RADIUS_M)]
     if len(seen) < 20:
         return SCLERA
-    brighter = seen[seen.mean(1) >= np.median(seen.mean(1))]
-    tone = np.median(brighter, axis=0)
+    tone = np.median(seen, axis=0)
     tint = np.clip(tone - tone.mean(), -0.06, 0.06)  # a tint, not a colour
     return np.clip(np.clip(tone.mean(), *SCLERA_LEVELS) + tint, 0.0, 1.0)
 
