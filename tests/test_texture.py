@@ -254,39 +254,39 @@ def test_photo_eye_weight_is_one_inside_the_opening_and_fades_to_its_edge():
     assert weights[0] > 0.8 and weights[1] < 0.6 and weights[2] == 0.0
 
 
-def test_painted_eye_takes_the_photo_where_it_saw_the_eye_and_its_sclera_tone():
-    points = _unit_sphere_points(4000) * 0.012
-    rows, cols = np.divmod(np.arange(len(points)), 64)
-    radius = np.hypot(points[:, 0], points[:, 1])
-    opening = (points[:, 2] > 0.006) & (np.abs(points[:, 1]) < 0.004)  # a band across the front
-    photo = np.where((radius < 0.0058)[:, None], [0.30, 0.45, 0.60], [0.70, 0.68, 0.66])
-    weight = opening.astype(float)
-    albedo = np.zeros((64, 64, 3))
-    paint_parts(albedo, rows, cols, np.zeros(len(points), int), ["eye_left"], points,
-                np.zeros(len(points), bool), photo_eyes=(photo, weight))
-    colours = albedo[rows, cols]
-    np.testing.assert_allclose(colours[opening], photo[opening])
-    back = points[:, 2] < -0.006  # never seen: painted, in the tone of the sclera seen
-    assert np.abs(colours[back].mean() - 0.68).max() < 0.04
+EYEBALL = _unit_sphere_points(4000) * 0.012
+EYEBALL_RADIUS = np.hypot(EYEBALL[:, 0], EYEBALL[:, 1])  # from the gaze axis
+OPENING = (EYEBALL[:, 2] > 0.006) & (np.abs(EYEBALL[:, 1]) < 0.004)  # a band across the front
+NEVER_SEEN = EYEBALL[:, 2] < -0.006
 
+
+def _eye_painted_over(sclera_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A photo's colours on ``EYEBALL`` (a blue iris, ``sclera_rgb`` around it, (N, 3) or (3,))
+    and the eye ``paint_parts`` paints with what the photo saw through ``OPENING``."""
+    rows, cols = np.divmod(np.arange(len(EYEBALL)), 64)
+    photo = np.where((EYEBALL_RADIUS < 0.0058)[:, None], [0.30, 0.45, 0.60], sclera_rgb)
+    albedo = np.zeros((64, 64, 3))
+    paint_parts(albedo, rows, cols, np.zeros(len(EYEBALL), int), ["eye_left"], EYEBALL,
+                np.zeros(len(EYEBALL), bool), photo_eyes=(photo, OPENING.astype(float)))
+    return photo, albedo[rows, cols]
+
+
+def test_painted_eye_takes_the_photo_where_it_saw_the_eye_and_its_sclera_tone():
+    photo, colours = _eye_painted_over(np.array([0.70, 0.68, 0.66]))
+    np.testing.assert_allclose(colours[OPENING], photo[OPENING])
+    # never seen: painted, in the tone of the sclera seen
+    assert np.abs(colours[NEVER_SEEN].mean() - 0.68).max() < 0.04
 
 
 def test_the_painted_sclera_continues_the_shaded_sclera_the_photo_saw():
     """A photo's sclera is shaded by the lids and the corners of the eye; the painted rest of
     the ball takes that tone, not a whiter one that shows as white wedges beside it."""
-    points = _unit_sphere_points(4000) * 0.012
-    rows, cols = np.divmod(np.arange(len(points)), 64)
-    radius = np.hypot(points[:, 0], points[:, 1])
-    opening = (points[:, 2] > 0.006) & (np.abs(points[:, 1]) < 0.004)
-    shade = np.where(points[:, 1] > 0, 0.62, 0.50)  # the half under the upper lid darker
-    photo = np.where((radius < 0.0058)[:, None], [0.30, 0.45, 0.60], shade[:, None])
-    albedo = np.zeros((64, 64, 3))
-    paint_parts(albedo, rows, cols, np.zeros(len(points), int), ["eye_left"], points,
-                np.zeros(len(points), bool), photo_eyes=(photo, opening.astype(float)))
-    seen_sclera = opening & (radius > 0.007)
-    back = points[:, 2] < -0.006
-    painted = albedo[rows, cols][back].mean()
+    shade = np.where(EYEBALL[:, 1] > 0, 0.62, 0.50)[:, None]  # the half under the upper lid darker
+    photo, colours = _eye_painted_over(shade)
+    seen_sclera = OPENING & (EYEBALL_RADIUS > 0.007)
+    painted = colours[NEVER_SEEN].mean()
     assert abs(painted - np.median(photo[seen_sclera].mean(1))) < 0.04, painted
+
 
 # -- bakes of a rendered head ----------------------------------------------------------------
 

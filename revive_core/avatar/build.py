@@ -99,7 +99,8 @@ def build_avatar(photos: list[Path], out: Path, *, consent: dict, name: str | No
     hair = hair_for_fit(fit)
     layout = uv_layout(model.uvs, model.uv_faces, texture_size, faces=model.faces,
                        vertices_m=fit.neutral_vertices)
-    with_volume = grow_hair(close_lips(model, fit.neutral_vertices), model.faces, hair)
+    rest = close_lips(model, fit.neutral_vertices)
+    with_volume = grow_hair(rest, model.faces, hair)
     shell, shell_photo = (None, None) if hair.hanging is None else _hanging_hair(
         fit, hair, with_volume, texture.confidence, layout)
     if shell_photo is not None and shell_photo.strands_colour is not None:

@@ -151,9 +151,8 @@ def _sclera_tone(points: np.ndarray, centre: np.ndarray, photo: np.ndarray,
     ``SCLERA_LEVELS``; SCLERA when too little of it shows.
 
     The painted sclera fills what the photos did not see: the corners of the opening and the
-    ball under the lids. It continues the sclera seen beside it, shade included; a paler one
-    left white wedges at the corners of a shaded eye, a staring
-    look the photo does not have."""
+    ball under the lids. It continues the sclera seen beside it, shade included: a paler one
+    left white wedges at the corners of a shaded eye, a staring look the photo does not have."""
     radius = np.hypot(*(points[:, :2] - centre).T)
     seen = photo[(weight > 0.5) & (radius > 1.15 * IRIS_RADIUS_M)]
     if len(seen) < 20:
